@@ -1,0 +1,137 @@
+"""Forward passes per second of a 64-64-64-2 binary network (design.md §6).
+
+Run:  NUMBA_NUM_THREADS=1 python benchmarks/forward.py        (one core, the headline figure)
+      python benchmarks/forward.py --threads 2                 (also the parallel kernels)
+
+Prints a table and writes benchmarks/results/forward.json. Figures:
+
+* batch      -- one network, a large packed batch (``forward_batch``, serial kernel)
+* population -- 4096 networks x 64 inputs each (``forward_population``), the form
+                training calls at every environment step
+* ceiling    -- the CPU's popcount throughput (XOR + popcount of L1-resident words,
+                vectorized exactly like the network kernel) divided by the 130
+                XOR+popcounts one forward pass needs: the most any popcount kernel
+                could do on this core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+from numba import njit
+
+from genome import BinaryNetwork, BinaryPopulation
+from genome.nets import kernels
+
+PREDECESSOR_PER_S = 5e5
+SIZES = (64, 64, 64, 2)
+POPCOUNTS_PER_FORWARD = 64 + 64 + 2
+
+
+@njit(cache=True, boundscheck=False)
+def _popcount_stream(words, mask, repeats):
+    total = 0
+    for _ in range(repeats):
+        for i in range(words.shape[0]):
+            total += kernels.popcount(words[i] ^ mask)
+        mask += np.uint64(1)
+    return total
+
+
+def best_rate(fn, items: int, repeats: int = 7) -> float:
+    fn()  # compile / warm
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return items / best
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=2_000_000, help="batch size for the batch figure")
+    parser.add_argument("--threads", type=int, default=1, help="also time the parallel kernels with this many threads")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "forward.json"))
+    args = parser.parse_args(argv)
+
+    rng = np.random.default_rng(0)
+    net = BinaryNetwork.random(SIZES, rng=rng, bias_range=3)
+    lay = net.layout
+    x = rng.integers(0, 2**63, size=(args.rows, 1), dtype=np.int64).astype(np.uint64) * np.uint64(3)
+    out = np.empty((args.rows, 2), np.int32)
+    results: dict = {
+        "network": list(SIZES),
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "numba": numba.__version__,
+        "numba_threads": numba.get_num_threads(),
+        "python": sys.version.split()[0],
+    }
+
+    def run_batch(kernel):
+        return lambda: kernel(net.weights, net.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, x, out)
+
+    results["batch_per_s_1core"] = best_rate(run_batch(kernels.forward_batch), args.rows)
+
+    members, per_member = 4096, 64
+    pop = BinaryPopulation.from_networks([BinaryNetwork.random(SIZES, rng=i, bias_range=3) for i in range(members)])
+    px = rng.integers(0, 2**63, size=(members, per_member, 1), dtype=np.int64).astype(np.uint64)
+    pout = np.empty((members, per_member, 2), np.int32)
+
+    def run_pop(kernel):
+        return lambda: kernel(pop.weights, pop.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, px, pout)
+
+    results["population_per_s_1core"] = best_rate(run_pop(kernels.forward_population), members * per_member)
+
+    words = rng.integers(0, 2**63, size=4096, dtype=np.int64).astype(np.uint64)
+    repeats = 2000
+    pc_rate = best_rate(lambda: _popcount_stream(words, np.uint64(12345), repeats), words.size * repeats)
+    results["popcounts_per_s_1core"] = pc_rate
+    results["ceiling_forward_per_s_1core"] = pc_rate / POPCOUNTS_PER_FORWARD
+
+    if args.threads > 1:
+        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+        results["threads"] = numba.get_num_threads()
+        results["batch_per_s_parallel"] = best_rate(run_batch(kernels.forward_batch_parallel), args.rows)
+        results["population_per_s_parallel"] = best_rate(run_pop(kernels.forward_population_parallel), members * per_member)
+
+    results["speedup_vs_predecessor"] = results["batch_per_s_1core"] / PREDECESSOR_PER_S
+    results["fraction_of_popcount_ceiling"] = results["batch_per_s_1core"] / results["ceiling_forward_per_s_1core"]
+
+    print(f"binary network {'-'.join(map(str, SIZES))} on {results['cpu']} (numba {numba.__version__})")
+    print(f"  batch, 1 core            {results['batch_per_s_1core']:>14,.0f} forward/s  "
+          f"({results['speedup_vs_predecessor']:.0f}x the predecessor's 500,000/s)")
+    print(f"  population, 1 core       {results['population_per_s_1core']:>14,.0f} forward/s")
+    if args.threads > 1:
+        print(f"  batch, {results['threads']} threads        {results['batch_per_s_parallel']:>14,.0f} forward/s")
+        print(f"  population, {results['threads']} threads   {results['population_per_s_parallel']:>14,.0f} forward/s")
+    print(f"  popcount ceiling, 1 core {results['ceiling_forward_per_s_1core']:>14,.0f} forward/s  "
+          f"({pc_rate:,.0f} XOR+popcount/s / {POPCOUNTS_PER_FORWARD}); batch kernel reaches "
+          f"{100 * results['fraction_of_popcount_ceiling']:.0f}% of it")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

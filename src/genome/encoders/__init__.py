@@ -1,0 +1,35 @@
+"""Encoders turn observations into the packed input bits of a binary network.
+
+=================  ==========================================================
+``thermometer``    ``n`` bits per dimension, bit ``i`` = ``x >= edge_i``
+``onehot``         ``n`` bits per dimension, one set bit: the bucket of ``x``
+``sign``           1 bit per dimension, ``x >= center``
+``rawbits``        8 bits per byte of a ``uint8`` observation
+=================  ==========================================================
+
+Edges come from the observation space's finite bounds (``from_space``), or from
+observed statistics (``from_samples``: quantiles), or are given explicitly.
+"""
+
+from __future__ import annotations
+
+from genome.encoders.base import Encoder
+from genome.encoders.interval import OneHotEncoder, SignEncoder, ThermometerEncoder
+from genome.encoders.raw import RawBitsEncoder
+
+#: File-format code -> encoder class.
+ENCODER_KINDS: dict[int, type[Encoder]] = {
+    cls.kind: cls for cls in (ThermometerEncoder, OneHotEncoder, SignEncoder, RawBitsEncoder)
+}
+#: Config name -> encoder class.
+ENCODERS: dict[str, type[Encoder]] = {cls.name: cls for cls in ENCODER_KINDS.values()}
+
+__all__ = [
+    "ENCODERS",
+    "ENCODER_KINDS",
+    "Encoder",
+    "OneHotEncoder",
+    "RawBitsEncoder",
+    "SignEncoder",
+    "ThermometerEncoder",
+]

@@ -1,0 +1,261 @@
+"""Per-dimension bucket encoders: thermometer, one-hot, and sign of deviation.
+
+All three are *interval* encoders: output bit ``i`` is ``lo_i <= x[d_i] < hi_i``
+(float32 comparison), evaluated by one numba kernel.
+
+Examples (one line each)::
+
+    ThermometerEncoder.uniform([-1.0], [1.0], 3).encode_bits([0.1])   # edges -0.5, 0, 0.5 -> [1, 1, 0]
+    OneHotEncoder.uniform([-1.0], [1.0], 4).encode_bits([0.1])        # buckets split at -0.5, 0, 0.5 -> [0, 0, 1, 0]
+    SignEncoder([0.0, 0.0]).encode_bits([0.3, -2.0])                  # x >= center -> [1, 0]
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+import numpy as np
+
+from genome.encoders.base import Encoder
+from genome.encoders.kernels import encode_intervals_batch
+from genome.errors import ShapeError
+
+#: A space bound at or beyond this magnitude counts as unbounded (Gymnasium often uses
+#: ``np.finfo(np.float32).max`` or ``inf`` for "no bound").
+UNBOUNDED = 1e10
+
+_UNIFORM, _EXPLICIT = 0, 1
+
+
+def _f32(values) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float64).astype(np.float32).reshape(-1))
+
+
+class IntervalEncoder(Encoder):
+    """Shared machinery: per-dimension sorted edges -> a table of (dim, lo, hi) per bit."""
+
+    def __init__(self, edges: Sequence[Sequence[float]], bounds: Sequence[tuple[float, float] | None] | None = None):
+        self.edges = tuple(_f32(e) for e in edges)
+        if not self.edges:
+            raise ShapeError(f"{self.name} encoder needs at least one dimension")
+        for d, e in enumerate(self.edges):
+            if not np.all(np.isfinite(e)):
+                raise ShapeError(f"{self.name} encoder: edges of dimension {d} must be finite, got {e}")
+            if np.any(np.diff(e) < 0):
+                raise ShapeError(f"{self.name} encoder: edges of dimension {d} must be sorted, got {e}")
+        # ``bounds[d] = (lo, hi)`` records that dimension d's edges are uniform over [lo, hi]
+        # (so the file stores 10 bytes instead of every edge).
+        self.bounds = tuple(bounds) if bounds is not None else (None,) * len(self.edges)
+        self.n_inputs = len(self.edges)
+        dims, lo, hi = [], [], []
+        for d, e in enumerate(self.edges):
+            lo_d, hi_d = self._intervals(e)
+            dims.append(np.full(lo_d.shape[0], d, dtype=np.int64))
+            lo.append(lo_d)
+            hi.append(hi_d)
+        self.dims = np.ascontiguousarray(np.concatenate(dims))
+        self.lo = np.ascontiguousarray(np.concatenate(lo), dtype=np.float32)
+        self.hi = np.ascontiguousarray(np.concatenate(hi), dtype=np.float32)
+        self.n_bits = int(self.dims.shape[0])
+        if self.n_bits == 0:
+            raise ShapeError(f"{self.name} encoder produces no bits")
+
+    # subclasses: how edges become intervals, and how many edges n bits need
+    @staticmethod
+    def _intervals(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    #: bits per dimension minus edges per dimension (one-hot has one more bucket than edges)
+    _extra_bits = 0
+
+    @classmethod
+    def _n_edges(cls, bits: int) -> int:
+        return bits - cls._extra_bits
+
+    @classmethod
+    def uniform(cls, low: Sequence[float], high: Sequence[float], bits_per_dim: int | Sequence[int]):
+        """Evenly spaced edges strictly inside ``[low[d], high[d]]`` for every dimension."""
+        low = np.asarray(low, dtype=np.float64).reshape(-1)
+        high = np.asarray(high, dtype=np.float64).reshape(-1)
+        if low.shape != high.shape:
+            raise ShapeError(f"low and high must have the same length, got {low.shape} and {high.shape}")
+        bits = np.broadcast_to(np.asarray(bits_per_dim, dtype=np.int64), low.shape)
+        edges = [cls._uniform_edges(low[d], high[d], int(bits[d]), d) for d in range(low.shape[0])]
+        return cls(edges, bounds=[(float(np.float32(low[d])), float(np.float32(high[d]))) for d in range(low.shape[0])])
+
+    @classmethod
+    def _uniform_edges(cls, lo: float, hi: float, bits: int, dim: int) -> np.ndarray:
+        lo, hi = float(np.float32(lo)), float(np.float32(hi))
+        if bits < 1:
+            raise ShapeError(f"{cls.name} encoder: dimension {dim} needs at least 1 bit, got {bits}")
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ShapeError(f"{cls.name} encoder: dimension {dim} needs finite bounds low < high, got [{lo}, {hi}]")
+        n = cls._n_edges(bits)
+        return _f32(lo + (hi - lo) * np.arange(1, n + 1) / (n + 1))
+
+    @classmethod
+    def from_samples(cls, samples, bits_per_dim: int | Sequence[int]):
+        """Quantile edges from observed ``samples`` (n, dims): each bucket holds about as many samples."""
+        samples = np.asarray(samples, dtype=np.float64)
+        if samples.ndim != 2 or samples.shape[0] < 2:
+            raise ShapeError(f"samples must be (n >= 2, dims) observations, got shape {samples.shape}")
+        bits = np.broadcast_to(np.asarray(bits_per_dim, dtype=np.int64), (samples.shape[1],))
+        return cls([cls._quantile_edges(samples[:, d], int(bits[d])) for d in range(samples.shape[1])])
+
+    @classmethod
+    def _quantile_edges(cls, column: np.ndarray, bits: int) -> np.ndarray:
+        column = column[np.isfinite(column)]
+        n = cls._n_edges(bits)
+        if column.size == 0:
+            return _f32(np.zeros(n))
+        return _f32(np.quantile(column, np.arange(1, n + 1) / (n + 1)))
+
+    @classmethod
+    def from_space(cls, space, bits_per_dim: int | Sequence[int], samples=None):
+        """Edges from a Gymnasium ``Box``: uniform inside finite bounds, quantiles of ``samples``
+        for unbounded dimensions (``|bound| >= 1e10`` counts as unbounded)."""
+        low = np.asarray(space.low, dtype=np.float64).reshape(-1)
+        high = np.asarray(space.high, dtype=np.float64).reshape(-1)
+        bits = np.broadcast_to(np.asarray(bits_per_dim, dtype=np.int64), low.shape)
+        bounded = (np.abs(low) < UNBOUNDED) & (np.abs(high) < UNBOUNDED)
+        if not np.all(bounded) and samples is None:
+            dims = np.flatnonzero(~bounded).tolist()
+            raise ShapeError(
+                f"observation dimensions {dims} are unbounded; pass samples= (observations from the "
+                "environment) so the encoder can learn their bucket edges"
+            )
+        if samples is not None:
+            samples = np.asarray(samples, dtype=np.float64).reshape(-1, low.shape[0])
+        edges, bounds = [], []
+        for d in range(low.shape[0]):
+            if bounded[d]:
+                edges.append(cls._uniform_edges(low[d], high[d], int(bits[d]), d))
+                bounds.append((float(np.float32(low[d])), float(np.float32(high[d]))))
+            else:
+                edges.append(cls._quantile_edges(samples[:, d], int(bits[d])))
+                bounds.append(None)
+        return cls(edges, bounds=bounds)
+
+    def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
+        encode_intervals_batch(np.ascontiguousarray(obs, dtype=np.float32), self.dims, self.lo, self.hi, out)
+
+    # ------------------------------------------------------------------ file
+    def payload(self) -> bytes:
+        parts = [struct.pack("<I", self.n_inputs)]
+        for edges, bounds in zip(self.edges, self.bounds):
+            if bounds is not None and np.array_equal(
+                self._uniform_edges(bounds[0], bounds[1], self._bits_for(edges), 0), edges
+            ):
+                parts.append(struct.pack("<BffH", _UNIFORM, bounds[0], bounds[1], self._bits_for(edges)))
+            else:
+                parts.append(struct.pack("<BH", _EXPLICIT, edges.shape[0]) + edges.astype("<f4").tobytes())
+        return b"".join(parts)
+
+    @classmethod
+    def _bits_for(cls, edges: np.ndarray) -> int:
+        return edges.shape[0] + cls._extra_bits
+
+    @classmethod
+    def from_payload(cls, reader):
+        n_dims = reader.u32(f"{cls.name} dimension count")
+        if n_dims == 0 or n_dims > reader.remaining:
+            raise reader.fail(f"{cls.name} encoder declares {n_dims} dimensions, which the file cannot hold")
+        edges, bounds = [], []
+        for d in range(n_dims):
+            mode = reader.u8(f"{cls.name} mode of dimension {d}")
+            if mode == _UNIFORM:
+                lo, hi, bits = reader.unpack("ffH", f"{cls.name} bounds of dimension {d}")
+                try:
+                    edges.append(cls._uniform_edges(lo, hi, bits, d))
+                except ShapeError as exc:
+                    raise reader.fail(str(exc)) from None
+                bounds.append((lo, hi))
+            elif mode == _EXPLICIT:
+                n = reader.u16(f"{cls.name} edge count of dimension {d}")
+                edges.append(np.frombuffer(reader.take(4 * n, f"{cls.name} edges of dimension {d}"), dtype="<f4"))
+                bounds.append(None)
+            else:
+                raise reader.fail(f"unknown edge mode {mode} for dimension {d} of the {cls.name} encoder")
+        try:
+            return cls(edges, bounds=bounds)
+        except ShapeError as exc:
+            raise reader.fail(str(exc)) from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_inputs={self.n_inputs}, n_bits={self.n_bits})"
+
+
+class ThermometerEncoder(IntervalEncoder):
+    """``n`` bits per dimension: bit ``i`` is ``x >= edge_i`` (a unary code of the bucket)."""
+
+    kind = 1
+    name = "thermometer"
+
+    @staticmethod
+    def _intervals(edges):
+        return edges, np.full(edges.shape[0], np.inf, dtype=np.float32)
+
+
+class OneHotEncoder(IntervalEncoder):
+    """``n`` bits per dimension: exactly one bit, the bucket between consecutive edges, is set."""
+
+    kind = 2
+    name = "onehot"
+    _extra_bits = 1
+
+    @staticmethod
+    def _intervals(edges):
+        inf = np.array([np.inf], dtype=np.float32)
+        return np.concatenate([-inf, edges]), np.concatenate([edges, inf])
+
+
+
+class SignEncoder(IntervalEncoder):
+    """One bit per dimension: ``x >= center``."""
+
+    kind = 3
+    name = "sign"
+
+    def __init__(self, center: Sequence[float], bounds=None):
+        center = _f32(center)
+        super().__init__([center[d : d + 1] for d in range(center.shape[0])])
+
+    @property
+    def center(self) -> np.ndarray:
+        return np.concatenate(self.edges)
+
+    @staticmethod
+    def _intervals(edges):
+        return edges, np.full(edges.shape[0], np.inf, dtype=np.float32)
+
+    @classmethod
+    def from_samples(cls, samples, bits_per_dim: int = 1):
+        """Center at the per-dimension median of ``samples``."""
+        samples = np.asarray(samples, dtype=np.float64)
+        if samples.ndim != 2 or samples.shape[0] < 1:
+            raise ShapeError(f"samples must be (n, dims) observations, got shape {samples.shape}")
+        return cls(np.median(samples, axis=0))
+
+    @classmethod
+    def from_space(cls, space, bits_per_dim: int = 1, samples=None):
+        """Center at the middle of finite bounds, else at the median of ``samples``."""
+        return cls(np.concatenate(ThermometerEncoder.from_space(space, 1, samples).edges))
+
+    @classmethod
+    def uniform(cls, low, high, bits_per_dim=1):
+        """Center at the middle of ``[low, high]``."""
+        return cls((np.asarray(low, dtype=np.float64) + np.asarray(high, dtype=np.float64)) / 2)
+
+    def payload(self) -> bytes:
+        return struct.pack("<I", self.n_inputs) + self.center.astype("<f4").tobytes()
+
+    @classmethod
+    def from_payload(cls, reader):
+        n = reader.u32("sign dimension count")
+        if n == 0 or 4 * n > reader.remaining:
+            raise reader.fail(f"sign encoder declares {n} dimensions, which the file cannot hold")
+        center = np.frombuffer(reader.take(4 * n, "sign centers"), dtype="<f4")
+        if not np.all(np.isfinite(center)):
+            raise reader.fail("sign encoder centers must be finite")
+        return cls(center)

@@ -1,0 +1,132 @@
+"""Encoders against plain-numpy references."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from genome import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
+from genome.bits import unpack_bits
+from genome.encoders import ENCODER_KINDS, ENCODERS
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
+
+
+def ref_thermometer(edges, obs):
+    return np.concatenate([(np.float32(obs[d]) >= e).astype(np.uint8) for d, e in enumerate(edges)])
+
+
+def ref_onehot(edges, obs):
+    out = []
+    for d, e in enumerate(edges):
+        onehot = np.zeros(len(e) + 1, np.uint8)
+        onehot[int(np.sum(np.float32(obs[d]) >= e))] = 1
+        out.append(onehot)
+    return np.concatenate(out)
+
+
+@st.composite
+def edges_and_obs(draw):
+    dims = draw(st.integers(1, 6))
+    edges = [np.sort(np.array(draw(st.lists(finite, min_size=1, max_size=20)), dtype=np.float32)) for _ in range(dims)]
+    batch = draw(st.integers(1, 4))
+    obs = np.array([[draw(st.one_of(finite, st.sampled_from([float(e) for e in edges[d]]))) for d in range(dims)] for _ in range(batch)], dtype=np.float32)
+    return edges, obs
+
+
+@given(edges_and_obs())
+def test_thermometer_matches_reference(case):
+    edges, obs = case
+    enc = ThermometerEncoder(edges)
+    bits = enc.encode_bits(obs)
+    for row, o in zip(bits, obs):
+        np.testing.assert_array_equal(row, ref_thermometer(edges, o))
+    np.testing.assert_array_equal(enc.encode_bits(obs[0]), ref_thermometer(edges, obs[0]))
+
+
+@given(edges_and_obs())
+def test_onehot_matches_reference(case):
+    edges, obs = case
+    enc = OneHotEncoder(edges)
+    bits = enc.encode_bits(obs)
+    assert enc.n_bits == sum(len(e) + 1 for e in edges)
+    for row, o in zip(bits, obs):
+        np.testing.assert_array_equal(row, ref_onehot(edges, o))
+
+
+@given(st.lists(finite, min_size=1, max_size=70), st.integers(0, 2**32 - 1))
+def test_sign_matches_reference(center, seed):
+    center = np.array(center, np.float32)
+    obs = np.random.default_rng(seed).normal(size=(3, center.size)).astype(np.float32) * 1e3
+    obs[0] = center  # x == center counts as >=
+    enc = SignEncoder(center)
+    np.testing.assert_array_equal(enc.encode_bits(obs), (obs >= center).astype(np.uint8))
+
+
+@given(st.integers(1, 200), st.integers(0, 2**32 - 1))
+def test_raw_bits_match_numpy_unpackbits(n_bytes, seed):
+    obs = np.random.default_rng(seed).integers(0, 256, size=(2, n_bytes), dtype=np.uint8)
+    enc = RawBitsEncoder(n_bytes)
+    np.testing.assert_array_equal(enc.encode_bits(obs), np.unpackbits(obs, axis=1, bitorder="little"))
+
+
+def test_docstring_examples():
+    assert ThermometerEncoder.uniform([-1.0], [1.0], 3).encode_bits([0.1]).tolist() == [1, 1, 0]
+    assert OneHotEncoder.uniform([-1.0], [1.0], 4).encode_bits([0.1]).tolist() == [0, 0, 1, 0]
+    assert SignEncoder([0.0, 0.0]).encode_bits([0.3, -2.0]).tolist() == [1, 0]
+    assert RawBitsEncoder(2).encode_bits(np.array([5, 128], np.uint8)).tolist() == [1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_nan_sets_no_bit_and_inf_behaves():
+    enc = ThermometerEncoder.uniform([0.0], [1.0], 4)
+    assert enc.encode_bits([np.nan]).tolist() == [0, 0, 0, 0]
+    assert enc.encode_bits([np.inf]).tolist() == [1, 1, 1, 1]
+    assert enc.encode_bits([-np.inf]).tolist() == [0, 0, 0, 0]
+
+
+def test_from_space_uses_finite_bounds_and_samples_for_unbounded():
+    env = gym.make("CartPole-v1")
+    space = env.observation_space  # velocity dims are unbounded (float32 max)
+    with pytest.raises(ValueError, match=r"dimensions \[1, 3\] are unbounded; pass samples="):
+        ThermometerEncoder.from_space(space, 16)
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(1000, 4))
+    enc = ThermometerEncoder.from_space(space, 16, samples=samples)
+    assert enc.n_bits == 64
+    np.testing.assert_allclose(enc.edges[0], np.linspace(-4.8, 4.8, 18)[1:-1], rtol=1e-6)
+    np.testing.assert_allclose(enc.edges[1], np.quantile(samples[:, 1], np.arange(1, 17) / 17), rtol=1e-5)
+    assert enc.bounds[0] is not None and enc.bounds[1] is None
+
+
+def test_from_samples_quantiles_put_equal_mass_in_each_bucket():
+    samples = np.random.default_rng(1).exponential(size=(20000, 2))
+    enc = OneHotEncoder.from_samples(samples, 5)
+    counts = enc.encode_bits(samples).reshape(-1, 2, 5).sum(axis=0)
+    np.testing.assert_allclose(counts / samples.shape[0], 0.2, atol=0.01)
+
+
+def test_raw_bits_from_space_requires_bytes():
+    assert RawBitsEncoder.from_space(gym.spaces.Box(0, 255, (128,), np.uint8)).n_bits == 1024
+    with pytest.raises(ValueError, match="uint8"):
+        RawBitsEncoder.from_space(gym.spaces.Box(0, 1, (4,), np.float32))
+
+
+@pytest.mark.parametrize("bad", [np.zeros(3), np.zeros((2, 5))])
+def test_wrong_observation_shape(bad):
+    with pytest.raises(ValueError, match="expects observations of 4 values"):
+        ThermometerEncoder.uniform([0] * 4, [1] * 4, 2).encode(bad)
+
+
+def test_bad_edges_and_bounds():
+    with pytest.raises(ValueError, match="sorted"):
+        ThermometerEncoder([[1.0, 0.0]])
+    with pytest.raises(ValueError, match="finite"):
+        ThermometerEncoder([[np.nan]])
+    with pytest.raises(ValueError, match="low < high"):
+        ThermometerEncoder.uniform([1.0], [1.0], 4)
+
+
+def test_registries_are_consistent():
+    assert set(ENCODERS) == {"thermometer", "onehot", "sign", "rawbits"}
+    assert all(ENCODER_KINDS[cls.kind] is cls for cls in ENCODERS.values())
