@@ -1,0 +1,118 @@
+"""The table of native environments and the numba dispatch that fused rollouts call.
+
+Each native environment is one module of numba kernels (``reset(state, u)``,
+``step(state, action, value) -> (reward, terminated)``, ``observe(state, obs)``); the
+Gymnasium ``Env`` in :mod:`genome.envs.gym_api` and the fused rollout in
+:mod:`genome.rollout.fused` both call these same kernels, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from genome.envs import acrobot, cartpole, mountain_car, pendulum
+
+CARTPOLE, ACROBOT, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM = range(5)
+
+#: Largest state / observation / uniform count over all native environments.
+MAX_STATE = 4
+MAX_OBS = 6
+MAX_UNIFORMS = 4
+
+
+@dataclass(frozen=True)
+class NativeEnvSpec:
+    """What the trainer and the Gymnasium wrapper need to know about a native environment."""
+
+    env_id: str  #: Gymnasium id of the original, e.g. ``"CartPole-v1"``
+    kernel: int  #: dispatch code for :func:`env_step` and friends
+    obs_low: np.ndarray
+    obs_high: np.ndarray
+    n_actions: int  #: discrete actions (0 for a continuous action space)
+    action_low: np.ndarray | None  #: continuous action bounds
+    action_high: np.ndarray | None
+    max_episode_steps: int
+    reward_threshold: float | None
+    n_uniforms: int  #: uniforms a reset consumes
+
+    @property
+    def obs_size(self) -> int:
+        return int(self.obs_low.shape[0])
+
+    @property
+    def discrete(self) -> bool:
+        return self.n_actions > 0
+
+    @property
+    def action_dim(self) -> int:
+        return 0 if self.discrete else int(self.action_low.shape[0])
+
+    @property
+    def gym_id(self) -> str:
+        """The id genome registers in Gymnasium: ``genome/<env_id>``."""
+        return f"genome/{self.env_id}"
+
+
+def _spec(env_id, kernel, module, high, low=None, n_actions=0, action_high=None, steps=0, threshold=None):
+    high = np.asarray(high, dtype=np.float32)
+    low = -high if low is None else np.asarray(low, dtype=np.float32)
+    ah = None if action_high is None else np.asarray(action_high, dtype=np.float32)
+    return NativeEnvSpec(env_id, kernel, low, high, n_actions, None if ah is None else -ah, ah, steps, threshold, module.N_UNIFORMS)
+
+
+NATIVE_ENVS: dict[str, NativeEnvSpec] = {
+    s.env_id: s
+    for s in (
+        _spec("CartPole-v1", CARTPOLE, cartpole, cartpole.OBS_HIGH, n_actions=2, steps=500, threshold=475.0),
+        _spec("Acrobot-v1", ACROBOT, acrobot, acrobot.OBS_HIGH, n_actions=3, steps=500, threshold=-100.0),
+        _spec("MountainCar-v0", MOUNTAIN_CAR, mountain_car, mountain_car.OBS_HIGH, mountain_car.OBS_LOW, n_actions=3, steps=200, threshold=-110.0),
+        _spec("MountainCarContinuous-v0", MOUNTAIN_CAR_CONTINUOUS, mountain_car, mountain_car.OBS_HIGH, mountain_car.OBS_LOW, action_high=[1.0], steps=999, threshold=90.0),
+        _spec("Pendulum-v1", PENDULUM, pendulum, pendulum.OBS_HIGH, action_high=[pendulum.MAX_TORQUE], steps=200),
+    )
+}
+
+
+def native_spec(env_id: str) -> NativeEnvSpec | None:
+    """The spec for ``CartPole-v1`` or ``genome/CartPole-v1``; None when not native."""
+    return NATIVE_ENVS.get(env_id.removeprefix("genome/"))
+
+
+@njit(cache=True, nogil=True)
+def env_reset(kernel, state, u):
+    if kernel == CARTPOLE:
+        cartpole.reset(state, u)
+    elif kernel == ACROBOT:
+        acrobot.reset(state, u)
+    elif kernel == MOUNTAIN_CAR or kernel == MOUNTAIN_CAR_CONTINUOUS:
+        mountain_car.reset(state, u)
+    else:
+        pendulum.reset(state, u)
+
+
+@njit(cache=True, nogil=True)
+def env_step(kernel, state, action, value):
+    """``(reward, terminated)`` after one step; ``action`` discrete, ``value`` a float32 force."""
+    if kernel == CARTPOLE:
+        return cartpole.step(state, action, value)
+    elif kernel == ACROBOT:
+        return acrobot.step(state, action, value)
+    elif kernel == MOUNTAIN_CAR:
+        return mountain_car.step(state, action, value)
+    elif kernel == MOUNTAIN_CAR_CONTINUOUS:
+        return mountain_car.step_continuous(state, action, value)
+    return pendulum.step(state, action, value)
+
+
+@njit(cache=True, nogil=True)
+def env_observe(kernel, state, obs):
+    if kernel == CARTPOLE:
+        cartpole.observe(state, obs)
+    elif kernel == ACROBOT:
+        acrobot.observe(state, obs)
+    elif kernel == MOUNTAIN_CAR or kernel == MOUNTAIN_CAR_CONTINUOUS:
+        mountain_car.observe(state, obs)
+    else:
+        pendulum.observe(state, obs)
