@@ -130,11 +130,13 @@ def test_well_sealed_but_malformed_contents(policy_file):
     # unknown encoder kind: the encoder kind byte follows biases; rebuild with kind 77
     net = BinaryNetwork.random([8, 2], rng=0)
     raw = net.to_bytes()[:-4]
-    assert raw[-1] == 0  # no encoder
+    assert raw[-2:] == b"\0\0"  # no encoder, no head
     with pytest.raises(ValueError, match="unknown encoder kind 77"):
-        BinaryNetwork.from_bytes(_reseal(raw[:-1] + bytes([77])), "k.gbn")
+        BinaryNetwork.from_bytes(_reseal(raw[:-2] + bytes([77, 0])), "k.gbn")
+    with pytest.raises(ValueError, match="action head flag 9"):
+        BinaryNetwork.from_bytes(_reseal(raw[:-1] + bytes([9])), "h.gbn")
     # encoder/network width mismatch
-    mismatched = fileformat.encode([16, 2], [np.ones((2, 16))], [np.zeros(2, int)], RawBitsEncoder(1))
+    mismatched = fileformat.encode([16, 2], [np.ones((2, 16))], [np.zeros(2, int)], RawBitsEncoder(1), None)
     with pytest.raises(ValueError, match="encoder produces 8 bits but the network has 16 inputs"):
         BinaryNetwork.from_bytes(mismatched, "w.gbn")
 

@@ -1,7 +1,8 @@
 """Per-dimension bucket encoders: thermometer, one-hot, and sign of deviation.
 
-All three are *interval* encoders: output bit ``i`` is ``lo_i <= x[d_i] < hi_i``
-(float32 comparison), evaluated by one numba kernel.
+All three share one numba kernel (:func:`genome.encoders.kernels.encode_buckets_into`):
+each dimension has sorted edges; a thermometer sets bit ``i`` iff ``x >= edge_i``, a
+one-hot code sets the single bit of the bucket ``x`` falls in (float32 comparisons).
 
 Examples (one line each)::
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genome.encoders.base import Encoder
-from genome.encoders.kernels import encode_intervals_batch
+from genome.encoders.kernels import CHUNK, encode_buckets_batch
 from genome.errors import ShapeError
 
 #: A space bound at or beyond this magnitude counts as unbounded (Gymnasium often uses
@@ -48,24 +49,28 @@ class IntervalEncoder(Encoder):
         # (so the file stores 10 bytes instead of every edge).
         self.bounds = tuple(bounds) if bounds is not None else (None,) * len(self.edges)
         self.n_inputs = len(self.edges)
-        dims, lo, hi = [], [], []
-        for d, e in enumerate(self.edges):
-            lo_d, hi_d = self._intervals(e)
-            dims.append(np.full(lo_d.shape[0], d, dtype=np.int64))
-            lo.append(lo_d)
-            hi.append(hi_d)
-        self.dims = np.ascontiguousarray(np.concatenate(dims))
-        self.lo = np.ascontiguousarray(np.concatenate(lo), dtype=np.float32)
-        self.hi = np.ascontiguousarray(np.concatenate(hi), dtype=np.float32)
-        self.n_bits = int(self.dims.shape[0])
+        bits = [e.shape[0] + self._extra_bits for e in self.edges]
+        self.bit_offsets = np.concatenate([[0], np.cumsum(bits)]).astype(np.int64)
+        self.n_bits = int(self.bit_offsets[-1])
         if self.n_bits == 0:
             raise ShapeError(f"{self.name} encoder produces no bits")
+        # kernel layout: each dimension's edges in 64-lane chunks padded with NaN
+        self.edge_counts = np.array([e.shape[0] for e in self.edges], dtype=np.int64)
+        chunks = (self.edge_counts + CHUNK - 1) // CHUNK
+        self.chunk_starts = np.concatenate([[0], np.cumsum(chunks)[:-1]]).astype(np.int64) * CHUNK
+        self.padded_edges = np.full(max(int(chunks.sum()), 1) * CHUNK, np.nan, dtype=np.float32)
+        for d, e in enumerate(self.edges):
+            self.padded_edges[self.chunk_starts[d] : self.chunk_starts[d] + e.shape[0]] = e
 
-    # subclasses: how edges become intervals, and how many edges n bits need
-    @staticmethod
-    def _intervals(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+    @property
+    def onehot(self) -> bool:
+        return self._extra_bits == 1
 
+    def kernel_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """``(bit_offsets, chunk_starts, edge_counts, padded_edges, onehot)`` for the kernels."""
+        return self.bit_offsets, self.chunk_starts, self.edge_counts, self.padded_edges, self.onehot
+
+    # subclasses: how many edges n bits need
     #: bits per dimension minus edges per dimension (one-hot has one more bucket than edges)
     _extra_bits = 0
 
@@ -138,7 +143,7 @@ class IntervalEncoder(Encoder):
         return cls(edges, bounds=bounds)
 
     def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
-        encode_intervals_batch(np.ascontiguousarray(obs, dtype=np.float32), self.dims, self.lo, self.hi, out)
+        encode_buckets_batch(np.ascontiguousarray(obs, dtype=np.float32), *self.kernel_tables(), out)
 
     # ------------------------------------------------------------------ file
     def payload(self) -> bytes:
@@ -192,10 +197,6 @@ class ThermometerEncoder(IntervalEncoder):
     kind = 1
     name = "thermometer"
 
-    @staticmethod
-    def _intervals(edges):
-        return edges, np.full(edges.shape[0], np.inf, dtype=np.float32)
-
 
 class OneHotEncoder(IntervalEncoder):
     """``n`` bits per dimension: exactly one bit, the bucket between consecutive edges, is set."""
@@ -203,11 +204,6 @@ class OneHotEncoder(IntervalEncoder):
     kind = 2
     name = "onehot"
     _extra_bits = 1
-
-    @staticmethod
-    def _intervals(edges):
-        inf = np.array([np.inf], dtype=np.float32)
-        return np.concatenate([-inf, edges]), np.concatenate([edges, inf])
 
 
 
@@ -224,10 +220,6 @@ class SignEncoder(IntervalEncoder):
     @property
     def center(self) -> np.ndarray:
         return np.concatenate(self.edges)
-
-    @staticmethod
-    def _intervals(edges):
-        return edges, np.full(edges.shape[0], np.inf, dtype=np.float32)
 
     @classmethod
     def from_samples(cls, samples, bits_per_dim: int = 1):

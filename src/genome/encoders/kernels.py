@@ -1,12 +1,18 @@
 r"""Numba kernels that turn observations into packed input bits.
 
-Interval encoders (thermometer, one-hot, sign) share one kernel: output bit ``i`` is
+Bucket encoders (thermometer, one-hot, sign) share one kernel. Dimension ``d`` owns the
+bits starting at ``bit_offsets[d]`` and ``edge_counts[d]`` sorted edges, stored in 64-lane
+chunks from ``chunk_starts[d]`` in ``edges`` (unused lanes hold NaN). With ``k`` the
+number of edges ``e`` such that ``x_d >= e`` (compared in float32, the dtype of
+Gymnasium's observations):
 
-.. math::  \mathrm{bit}_i = [\,lo_i \le x_{d_i} < hi_i\,]
+* thermometer: the first ``k`` bits of the dimension are set (bit ``i`` = ``x_d >= e_i``);
+* one-hot: only bit ``k`` of the dimension is set.
 
-compared in float32, the dtype of Gymnasium's observations; ``hi = +inf`` means no
-upper bound (so ``x = +inf`` sets every thermometer bit) and a NaN sets no bit.
-Byte observations are copied as raw bits: bit ``i`` is bit ``i % 8`` of byte ``i // 8``.
+A NaN sets no bit; ``+inf`` passes every edge. One 64-lane chunk is compared by
+:func:`genome.intrinsics.ge_mask64`, an explicit LLVM vector compare (the same technique as the network's
+``block64``). Byte observations are copied as raw bits: bit ``i`` is bit ``i % 8`` of
+byte ``i // 8``.
 """
 
 from __future__ import annotations
@@ -14,16 +20,41 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from genome.intrinsics import ge_mask64, popcount
+
+#: Lanes per edge chunk.
+CHUNK = 64
+
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
-def encode_intervals_into(obs, dims, lo, hi, out):
+def or_bits(out, start, mask):
+    """``out |= mask << start`` over the packed words (``mask`` may straddle two words)."""
+    word = start >> 6
+    shift = start & 63
+    out[word] |= mask << np.uint64(shift)
+    if shift != 0 and word + 1 < out.shape[0]:
+        out[word + 1] |= mask >> np.uint64(64 - shift)
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def encode_buckets_into(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot, out):
     """Encode one observation ``obs`` (1-D) into the packed words ``out``."""
     for k in range(out.shape[0]):
         out[k] = 0
-    for i in range(dims.shape[0]):
-        v = np.float32(obs[dims[i]])
-        if v >= lo[i] and (v < hi[i] or hi[i] == np.inf):
-            out[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+    for d in range(edge_counts.shape[0]):
+        v = np.float32(obs[d])
+        if v != v:  # NaN sets no bit
+            continue
+        n_chunks = (edge_counts[d] + CHUNK - 1) // CHUNK
+        if onehot:
+            k = 0
+            for c in range(n_chunks):
+                k += popcount(ge_mask64(edges, chunk_starts[d] + c * CHUNK, v))
+            b = bit_offsets[d] + k
+            out[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+        else:
+            for c in range(n_chunks):
+                or_bits(out, bit_offsets[d] + c * CHUNK, ge_mask64(edges, chunk_starts[d] + c * CHUNK, v))
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
@@ -40,10 +71,10 @@ def encode_bytes_into(obs, out):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def encode_intervals_batch(obs, dims, lo, hi, out):
-    """Row-wise :func:`encode_intervals_into` over ``obs`` (rows, dims) -> ``out`` (rows, words)."""
+def encode_buckets_batch(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot, out):
+    """Row-wise :func:`encode_buckets_into` over ``obs`` (rows, dims) -> ``out`` (rows, words)."""
     for r in range(obs.shape[0]):
-        encode_intervals_into(obs[r], dims, lo, hi, out[r])
+        encode_buckets_into(obs[r], bit_offsets, chunk_starts, edge_counts, edges, onehot, out[r])
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

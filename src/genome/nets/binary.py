@@ -14,6 +14,7 @@ from genome.io import atomic_write_bytes
 from genome.nets import fileformat, kernels
 from genome.bits import pack_bits, words_for
 from genome.nets.layout import MAX_ABS_BIAS, Layout
+from genome.policies.heads import ActionHead
 
 #: Batches at least this large use the multi-threaded kernel (when numba has >1 thread).
 PARALLEL_MIN_ROWS = 8192
@@ -56,7 +57,14 @@ class BinaryNetwork:
     [1, 0]
     """
 
-    def __init__(self, layout: Layout, weights: np.ndarray, biases: Sequence[np.ndarray], encoder: Encoder | None = None):
+    def __init__(
+        self,
+        layout: Layout,
+        weights: np.ndarray,
+        biases: Sequence[np.ndarray],
+        encoder: Encoder | None = None,
+        head: ActionHead | None = None,
+    ):
         self.layout = layout
         self.weights = np.ascontiguousarray(weights, dtype=np.uint64)
         if self.weights.shape != (layout.n_weight_words,):
@@ -71,10 +79,19 @@ class BinaryNetwork:
         if encoder is not None and encoder.n_bits != layout.sizes[0]:
             raise ShapeError(f"encoder produces {encoder.n_bits} bits but the network has {layout.sizes[0]} inputs")
         self.encoder = encoder
+        if head is not None and head.n_outputs != layout.sizes[-1]:
+            raise ShapeError(f"action head '{head.name}' needs {head.n_outputs} outputs but the network has {layout.sizes[-1]}")
+        self.head = head
 
     # -------------------------------------------------------------- creation
     @classmethod
-    def from_dense(cls, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray] | None = None, encoder: Encoder | None = None) -> "BinaryNetwork":
+    def from_dense(
+        cls,
+        weights: Sequence[np.ndarray],
+        biases: Sequence[np.ndarray] | None = None,
+        encoder: Encoder | None = None,
+        head: ActionHead | None = None,
+    ) -> "BinaryNetwork":
         """Build from ``weights[l]``: ±1 integer arrays ``(n_out, n_in)``, ``biases[l]``: ints ``(n_out,)``."""
         if len(weights) == 0:
             raise ShapeError("a network needs at least one layer of weights")
@@ -97,16 +114,23 @@ class BinaryNetwork:
             b = np.asarray(b)
             if not np.issubdtype(b.dtype, np.integer):
                 raise ShapeError(f"biases[{layer}] must be integers, got dtype {b.dtype}")
-        return cls(layout, layout.pack_weights(mats), biases, encoder)
+        return cls(layout, layout.pack_weights(mats), biases, encoder, head)
 
     @classmethod
-    def random(cls, layer_sizes: Sequence[int], rng: np.random.Generator | int | None = None, bias_range: int = 0, encoder: Encoder | None = None) -> "BinaryNetwork":
+    def random(
+        cls,
+        layer_sizes: Sequence[int],
+        rng: np.random.Generator | int | None = None,
+        bias_range: int = 0,
+        encoder: Encoder | None = None,
+        head: ActionHead | None = None,
+    ) -> "BinaryNetwork":
         """Uniformly random ±1 weights and biases in ``[-bias_range, bias_range]``."""
         rng = np.random.default_rng(rng)
         layout = Layout(layer_sizes)
         weights = [rng.choice(np.array([-1, 1], np.int8), size=(layout.sizes[i + 1], layout.sizes[i])) for i in range(layout.n_layers)]
         biases = [rng.integers(-bias_range, bias_range + 1, size=layout.sizes[i + 1]) for i in range(layout.n_layers)]
-        return cls.from_dense(weights, biases, encoder)
+        return cls.from_dense(weights, biases, encoder, head)
 
     def to_dense(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``(weights, biases)``: int8 ±1 matrices ``(n_out, n_in)`` and int64 bias vectors."""
@@ -143,25 +167,27 @@ class BinaryNetwork:
         scores = self.forward(bits)
         return int(np.argmax(scores)) if scores.ndim == 1 else np.argmax(scores, axis=1)
 
-    def act_obs(self, obs) -> int | np.ndarray:
-        """Encode a raw observation with the attached encoder, then :meth:`act`."""
+    def act_obs(self, obs):
+        """Environment action for one raw observation: encoder, network, then the action head
+        (argmax when there is none)."""
         if self.encoder is None:
             raise ShapeError("this network has no encoder; pass input bits to act() instead")
-        return self.act(self.encoder.encode(obs))
+        scores = self.forward(self.encoder.encode(obs))
+        return int(np.argmax(scores)) if self.head is None else self.head(scores)
 
     # ------------------------------------------------------------------ files
     def to_bytes(self) -> bytes:
         """The compact binary policy file (see :mod:`genome.nets.fileformat`)."""
         weights, _ = self.to_dense()
-        return fileformat.encode(self.layer_sizes, weights, self.biases, self.encoder)
+        return fileformat.encode(self.layer_sizes, weights, self.biases, self.encoder, self.head)
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "BinaryNetwork":
         """Inverse of :meth:`to_bytes`; bad data raises ``ValueError`` naming ``source``."""
-        sizes, weights, biases, encoder = fileformat.decode(data, source)
+        sizes, weights, biases, encoder, head = fileformat.decode(data, source)
         layout = Layout(sizes)
         try:
-            return cls(layout, layout.pack_weights(weights), biases, encoder)
+            return cls(layout, layout.pack_weights(weights), biases, encoder, head)
         except ShapeError as exc:
             raise ModelFormatError(f"{source}: {exc}") from None
 
@@ -182,6 +208,7 @@ class BinaryNetwork:
             and np.array_equal(other.weights, self.weights)
             and all(np.array_equal(a, b) for a, b in zip(other.biases, self.biases))
             and other.encoder == self.encoder
+            and other.head == self.head
         )
 
     __hash__ = None  # mutable arrays inside

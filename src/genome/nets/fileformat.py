@@ -12,6 +12,7 @@ L          bias width per layer: 0 (all zero), 1, 2 or 4 bytes (signed)
 ...        per layer: the ``n_out x n_in`` weight bits, row-major, 8 per byte, LSB first
 ...        per layer: ``n_out`` biases of the declared width
 1 + ...    encoder kind (0 = none) and its parameters (:mod:`genome.encoders`)
+1 + ...    1 and the action head (:mod:`genome.policies.heads`), or 0 for none
 4          CRC-32 of every byte before it
 =========  ===========================================================================
 
@@ -31,6 +32,7 @@ from genome.encoders import ENCODER_KINDS
 from genome.encoders.base import Encoder
 from genome.errors import ModelFormatError
 from genome.io import Reader
+from genome.policies.heads import ActionHead
 
 MAGIC = b"GBNN"
 VERSION = 1
@@ -51,7 +53,13 @@ def _bias_width(bias: np.ndarray) -> int:
     raise ValueError(f"bias out of range for the file format: {lo}..{hi}")
 
 
-def encode(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], encoder: Encoder | None) -> bytes:
+def encode(
+    sizes: Sequence[int],
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    encoder: Encoder | None,
+    head: ActionHead | None = None,
+) -> bytes:
     """Serialize a network given as layer sizes, ±1 (or 0/1) weight matrices and biases."""
     widths = [_bias_width(np.asarray(b)) for b in biases]
     body = [struct.pack(f"<{len(sizes)}I", *sizes), bytes(widths)]
@@ -61,6 +69,7 @@ def encode(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Sequence
         if width:
             body.append(np.asarray(b).astype(_BIAS_DTYPES[width]).tobytes())
     body.append(bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload())
+    body.append(bytes([0]) if head is None else bytes([1]) + head.payload())
     payload = b"".join(body)
     total = _HEADER.size + len(payload) + 4
     head = _HEADER.pack(MAGIC, VERSION, total, len(sizes) - 1)
@@ -68,8 +77,8 @@ def encode(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Sequence
     return data + struct.pack("<I", zlib.crc32(data))
 
 
-def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[np.ndarray], Encoder | None]:
-    """Parse a policy file into ``(sizes, weight bits (uint8 0/1), biases, encoder)``.
+def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[np.ndarray], Encoder | None, ActionHead | None]:
+    """Parse a policy file into ``(sizes, weight bits (uint8 0/1), biases, encoder, head)``.
 
     Every problem raises :class:`ModelFormatError` (a ``ValueError``) naming ``source``.
     """
@@ -125,9 +134,13 @@ def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[
         if kind not in ENCODER_KINDS:
             raise r.fail(f"malformed policy: unknown encoder kind {kind}")
         encoder = ENCODER_KINDS[kind].from_payload(r)
+    has_head = r.u8("action head flag")
+    if has_head not in (0, 1):
+        raise r.fail(f"malformed policy: action head flag {has_head}")
+    head = ActionHead.from_payload(r) if has_head else None
     if r.remaining:
         raise r.fail(f"malformed policy: {r.remaining} unparsed bytes before the checksum")
-    return sizes, weights, biases, encoder
+    return sizes, weights, biases, encoder, head
 
 
 def read_file(path: str | os.PathLike) -> bytes:

@@ -1,0 +1,134 @@
+"""LLVM-level building blocks for the kernels, written with numba's ``@intrinsic``.
+
+* :func:`popcount` -- ``llvm.ctpop.i64``.
+* :func:`block64` -- 64 hidden units of a binary layer in one vector operation.
+* :func:`ge_mask64` -- 64 float32 comparisons against one value, as a bit mask.
+
+Each emits portable LLVM IR (vectors of 64 lanes); LLVM lowers it to AVX-512
+(``vpopcntq``, ``vpcmpd``/``vcmpps`` into mask registers), AVX2 or NEON sequences. No C
+compiler or CUDA toolkit is involved.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_I64 = ir.IntType(64)
+_I32 = ir.IntType(32)
+_V64 = ir.VectorType(_I64, 64)
+_V32 = ir.VectorType(_I32, 64)
+_F32 = ir.FloatType()
+_VF = ir.VectorType(_F32, 64)
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a 64-bit integer (LLVM ``ctpop``), as int64."""
+    if not isinstance(x, types.Integer):
+        return None
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.uint64)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_I64, [_I64]), "llvm.ctpop.i64"
+        )
+        return builder.call(fn, [value])
+
+    return sig, codegen
+
+
+def _is_c_array(t, dtype) -> bool:
+    return isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" and t.dtype == dtype
+
+
+@intrinsic
+def block64(typingctx, weights, w_offset, x, x_offset, n_words, thresholds, t_offset):
+    """Activation word of a block of 64 hidden units.
+
+    Bit ``j`` of the result is 1 iff
+    ``sum_w popcount(x[x_offset + w] ^ weights[w_offset + w*64 + j]) <= thresholds[t_offset + j]``.
+    ``weights``/``x`` are C-contiguous 1-D ``uint64`` arrays, ``thresholds`` 1-D ``int32``;
+    ``n_words >= 1``. No bounds checks: the caller guarantees the offsets.
+    """
+    if not (
+        _is_c_array(weights, types.uint64)
+        and _is_c_array(x, types.uint64)
+        and _is_c_array(thresholds, types.int32)
+        and all(isinstance(t, types.Integer) for t in (w_offset, x_offset, n_words, t_offset))
+    ):
+        return None
+    sig = types.uint64(weights, w_offset, x, x_offset, n_words, thresholds, t_offset)
+
+    def codegen(context, builder, signature, args):
+        w_arr, w_off, x_arr, x_off, nw, t_arr, t_off = args
+        a_w, _, a_x, _, _, a_t, _ = signature.args
+        w_off = context.cast(builder, w_off, signature.args[1], types.int64)
+        x_off = context.cast(builder, x_off, signature.args[3], types.int64)
+        nw = context.cast(builder, nw, signature.args[4], types.int64)
+        t_off = context.cast(builder, t_off, signature.args[6], types.int64)
+        w_data = context.make_array(a_w)(context, builder, w_arr).data
+        x_data = context.make_array(a_x)(context, builder, x_arr).data
+        t_data = context.make_array(a_t)(context, builder, t_arr).data
+        ctpop = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64"
+        )
+        entry = builder.basic_block
+        loop = builder.append_basic_block("block64.loop")
+        done = builder.append_basic_block("block64.done")
+        builder.branch(loop)
+
+        builder.position_at_end(loop)
+        i = builder.phi(_I64)
+        acc = builder.phi(_V64)
+        i.add_incoming(ir.Constant(_I64, 0), entry)
+        acc.add_incoming(ir.Constant(_V64, None), entry)
+        xw = builder.load(builder.gep(x_data, [builder.add(x_off, i)]))
+        splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
+        splat = builder.shuffle_vector(
+            splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None)
+        )
+        w_ptr = builder.gep(w_data, [builder.add(w_off, builder.mul(i, ir.Constant(_I64, 64)))])
+        w_vec = builder.load(builder.bitcast(w_ptr, _V64.as_pointer()), align=8)
+        acc_next = builder.add(acc, builder.call(ctpop, [builder.xor(w_vec, splat)]))
+        i_next = builder.add(i, ir.Constant(_I64, 1))
+        i.add_incoming(i_next, loop)
+        acc.add_incoming(acc_next, loop)
+        builder.cbranch(builder.icmp_signed("<", i_next, nw), loop, done)
+
+        builder.position_at_end(done)
+        t_ptr = builder.gep(t_data, [t_off])
+        t_vec = builder.load(builder.bitcast(t_ptr, _V32.as_pointer()), align=4)
+        fires = builder.icmp_signed("<=", builder.trunc(acc_next, _V32), t_vec)
+        return builder.bitcast(fires, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def ge_mask64(typingctx, edges, offset, value):
+    """Bit ``i`` of the result is ``value >= edges[offset + i]`` for ``i < 64`` (float32,
+    ordered: false against NaN). ``edges`` is a C-contiguous 1-D float32 array."""
+    if not (
+        isinstance(edges, types.Array)
+        and edges.ndim == 1
+        and edges.layout == "C"
+        and edges.dtype == types.float32
+        and isinstance(offset, types.Integer)
+        and value == types.float32
+    ):
+        return None
+    sig = types.uint64(edges, offset, value)
+
+    def codegen(context, builder, signature, args):
+        arr, off, v = args
+        data = context.make_array(signature.args[0])(context, builder, arr).data
+        off = context.cast(builder, off, signature.args[1], types.int64)
+        vec = builder.load(builder.bitcast(builder.gep(data, [off]), _VF.as_pointer()), align=4)
+        splat = builder.insert_element(ir.Constant(_VF, ir.Undefined), v, ir.Constant(_I32, 0))
+        splat = builder.shuffle_vector(splat, ir.Constant(_VF, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
+        return builder.bitcast(builder.fcmp_ordered(">=", splat, vec), _I64)
+
+    return sig, codegen

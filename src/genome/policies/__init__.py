@@ -1,0 +1,1 @@
+"""Policies: action heads, the binary-MLP family (genome bits -> network) and ``Policy``."""
