@@ -22,6 +22,7 @@ START = 2  #: training episodes' start states
 EVAL = 3  #: evaluation episodes' start states (held out from training)
 ENCODER = 4  #: observations gathered to fit encoder edges
 CENTER = 5  #: the center network's per-generation check
+REPORT = 6  #: `genome eval` episodes
 
 
 @njit(cache=True, inline="always", nogil=True)

@@ -1,0 +1,203 @@
+"""The ``genome`` command line: train, eval, presets.
+
+User errors (unknown preset, bad numbers, existing run, missing or corrupt files) print
+one line on stderr and exit with status 2; Ctrl-C exits with 130. No tracebacks.
+Heavy imports (numba, gymnasium) happen inside the commands, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump)."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _target(text: str):
+    if text.lower() in ("none", "auto"):
+        return text.lower()
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, 'auto' or 'none', got {text!r}") from None
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _pos_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="genome", description="Train tiny binary-network policies by evolution.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train a policy from a preset, a TOML config or a Gymnasium id",
+        description="Train a policy; writes OUT/NAME/{config.toml, policy.gbn, summary.json}.",
+        epilog="Config keys for --set (section.key=value):\n"
+        + "\n".join(f"  {k} (default {d}): {h}" for k, d, h in _help_rows()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("config", metavar="PRESET_OR_CONFIG", help="preset name (genome presets), TOML file, or Gymnasium id")
+    train.add_argument("--name", help="run name (default: PRESET-YYYYmmdd-HHMMSS)")
+    train.add_argument("--out", default="outputs", help="parent directory of runs (default: outputs)")
+    train.add_argument("--seed", type=_nonneg_int, help="run seed (run.seed)")
+    train.add_argument("--generations", type=_nonneg_int, help="generation budget, 0 = none (run.generations)")
+    train.add_argument("--max-frames", type=_nonneg_int, help="environment-step budget, 0 = none (run.max_frames)")
+    train.add_argument("--max-seconds", type=_nonneg_float, help="wall-time budget, 0 = none (run.max_seconds)")
+    train.add_argument("--target", type=_target, metavar="R|auto|none", help="stop at this 100-episode mean return (run.target)")
+    train.add_argument("--threads", type=_nonneg_int, help="worker threads, 0 = all cores (run.threads)")
+    train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override any config key (repeatable)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory of the same name")
+    train.add_argument("--quiet", action="store_true", help="print only the final line")
+    train.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("eval", help="evaluate a trained policy over many episodes", description="Evaluate a run's policy: mean, min, median, max return.")
+    ev.add_argument("run", metavar="RUN_DIR", help="run directory (or a policy .gbn file with --env)")
+    ev.add_argument("--episodes", type=_pos_int, default=100, help="episodes, each from a distinct start state (default: 100)")
+    ev.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the start states (default: 0)")
+    ev.add_argument("--env", help="environment id (needed for a bare policy file)")
+    ev.add_argument("--backend", choices=["auto", "native", "gymnasium"], default="auto", help="native fused kernels, or Gymnasium's original env (default: auto)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("presets", help="list the built-in presets")
+    pr.set_defaults(func=cmd_presets)
+    return parser
+
+
+def _help_rows():
+    from genome.config import help_table
+
+    return help_table()
+
+
+# ----------------------------------------------------------------- commands
+def cmd_train(args) -> int:
+    from genome import config as config_mod
+    from genome import rundir
+    from genome.api import resolve_config
+
+    overrides: dict[str, dict] = {}
+    for item in args.set:
+        section, key, value = config_mod.parse_override(item)
+        overrides.setdefault(section, {})[key] = value
+    flags = {
+        "seed": args.seed,
+        "generations": args.generations,
+        "max_frames": args.max_frames,
+        "max_seconds": args.max_seconds,
+        "target": args.target,
+        "threads": args.threads,
+    }
+    for key, value in flags.items():
+        if value is not None:
+            overrides.setdefault("run", {})[key] = value
+    cfg, label = resolve_config(args.config, {})
+    if overrides:
+        cfg = config_mod.apply_overrides(cfg, overrides)
+    run_dir = rundir.prepare(args.out, args.name or rundir.default_name(label), args.overwrite)
+    rundir.write_config(run_dir, cfg)
+
+    from genome.trainer import train
+
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    result = train(cfg, label=label, log=log)
+    rundir.write_results(run_dir, result)
+    s = result.summary
+    status = "solved" if s["solved"] else f"stopped ({s['stop_reason']})"
+    print(
+        f"{status}: {s['env']} in {s['generations']} generations, {s['frames'] / 1e6:.2f}M frames, "
+        f"{s['wall_seconds']:.2f} s; center mean {s['eval_mean']:.2f} over {s['eval']['episodes']} episodes "
+        f"-> {run_dir / 'policy.gbn'} ({s['policy_bytes']} bytes)"
+    )
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from genome.errors import ConfigError
+    from genome.evaluate import evaluate_policy
+    from genome.policy import load_policy
+
+    policy = load_policy(args.run)
+    env_id = args.env or policy.env_id
+    if env_id is None:
+        raise ConfigError(f"{args.run} does not say which environment it was trained on; pass --env ID")
+    stats = evaluate_policy(policy, env_id, args.episodes, args.seed, args.backend)
+    stats.update(env=env_id, seed=args.seed)
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        print(
+            f"{env_id}: {stats['episodes']} episodes (seed {args.seed}): mean {stats['mean']:.2f} ± {stats['std']:.2f}, "
+            f"min {stats['min']:.2f}, median {stats['median']:.2f}, max {stats['max']:.2f}"
+        )
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from genome import config as config_mod
+
+    for name in config_mod.preset_names():
+        print(f"{name:24s} {config_mod.load_preset(name).description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from genome import __version__
+
+        print(f"genome {__version__}")
+        return 0
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    from genome.errors import GenomeError
+
+    try:
+        return args.func(args)
+    except GenomeError as exc:
+        print(f"genome {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"genome {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Run configuration: frozen dataclasses loaded from TOML, overridable key by key.
+
+A config has four sections -- ``env``, ``policy``, ``strategy``, ``run`` -- plus an
+optional top-level ``description``. Presets ship inside the package
+(``genome/presets/*.toml``); ``--set section.key=value`` overrides any key (the value is
+parsed as TOML, so ``--set policy.hidden=[64,64]`` works). Unknown keys and wrong types
+raise :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from genome.errors import ConfigError
+
+
+def _help(text: str, **kw):
+    return field(metadata={"help": text}, **kw)
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    id: str = _help("Gymnasium environment id (native ones run in fused numba kernels)", default="CartPole-v1")
+    kwargs: dict = _help("keyword arguments for gymnasium.make", default_factory=dict)
+    episodes: int = _help("episodes per member per generation (fitness is their mean return)", default=1)
+    common_starts: bool = _help("all members of a generation share the same start states", default=True)
+    max_episode_steps: int = _help("episode step limit; 0 = the environment's own", default=0)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    hidden: list = _help("hidden layer widths of the binary network", default_factory=lambda: [64])
+    encoder: str = _help("observation encoder: thermometer, onehot or sign", default="thermometer")
+    bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
+    edges: str = _help("bucket edges: 'auto' (space bounds where finite, else samples) or 'samples'", default="auto")
+    encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
+    bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
+    action_head: str = _help("Box actions: 'bins' (argmax per dimension) or 'tanh'", default="bins")
+    action_bins: int = _help("bins head: evenly spaced values per action dimension", default=3)
+    action_scale: float = _help("tanh head: score scale; 0 = sqrt(width of the last hidden layer)", default=0.0)
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    name: str = _help("optimizer: bernoulli_nes", default="bernoulli_nes")
+    population: int = _help("members per generation (mirrored pairs)", default=256)
+    lr: float = _help("step size on the logits", default=10.0)
+    eps: float = _help("Fisher damping in g = E[f (x - p)] / (p(1-p) + eps)", default=0.1)
+    theta_max: float = _help("logit bound |theta| <= theta_max (exploration floor)", default=3.0)
+    entropy: float = _help("natural-gradient entropy bonus: pull of logits toward 0", default=0.0)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = _help("run seed: the whole run is a function of the config and this seed", default=0)
+    generations: int = _help("generation budget (0 = no limit)", default=500)
+    max_frames: int = _help("environment-step budget (0 = no limit)", default=0)
+    max_seconds: float = _help("wall-time budget in seconds (0 = no limit)", default=0.0)
+    target: Any = _help("stop when the center's mean return over eval_episodes reaches this; 'auto' = the env's threshold, 'none' = never", default="auto")
+    eval_episodes: int = _help("episodes of the final / stopping evaluation of the center network", default=100)
+    center_episodes: int = _help("episodes of the per-generation check of the center network", default=10)
+    threads: int = _help("worker threads (0 = all cores)", default=0)
+    log_every: int = _help("print a progress line every N generations", default=10)
+
+
+@dataclass(frozen=True)
+class Config:
+    env: EnvConfig = field(default_factory=EnvConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    description: str = ""
+
+    def replace(self, **sections) -> "Config":
+        return dataclasses.replace(self, **sections)
+
+    def target_value(self, env_threshold: float | None) -> float | None:
+        """The stopping threshold: a number, or None for 'never stop on return'."""
+        t = self.run.target
+        if isinstance(t, str):
+            return env_threshold if t == "auto" else None
+        return float(t)
+
+
+SECTIONS = {"env": EnvConfig, "policy": PolicyConfig, "strategy": StrategyConfig, "run": RunConfig}
+
+
+# --------------------------------------------------------------------- checking
+_ANNOTATIONS = {"Any": Any, "bool": bool, "int": int, "float": float, "str": str, "list": list, "dict": dict}
+
+
+def _check_type(key: str, value: Any, annotation: Any) -> Any:
+    ann = _ANNOTATIONS.get(annotation, annotation) if isinstance(annotation, str) else annotation
+    if ann is Any:
+        return value
+    if ann is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if ann is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if ann is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if ann is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    if ann is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return value
+    if ann is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table (TOML {{...}} / JSON object), got {value!r}")
+        return value
+    raise AssertionError(f"unhandled annotation {ann} for {key}")  # pragma: no cover
+
+
+def _section(name: str, cls, values: dict) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] must be a table, got {values!r}")
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key {name}.{key} (known: {', '.join(sorted(known))})")
+        kwargs[key] = _check_type(f"{name}.{key}", value, known[key].type)
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config) -> Config:
+    run = cfg.run
+    t = run.target
+    if isinstance(t, str) and t not in ("auto", "none"):
+        raise ConfigError(f"run.target must be a number, 'auto' or 'none', got {t!r}")
+    if not isinstance(t, str) and (isinstance(t, bool) or not isinstance(t, (int, float))):
+        raise ConfigError(f"run.target must be a number, 'auto' or 'none', got {t!r}")
+    for key in ("generations", "max_frames", "threads"):
+        if getattr(run, key) < 0:
+            raise ConfigError(f"run.{key} must be >= 0, got {getattr(run, key)}")
+    if run.max_seconds < 0:
+        raise ConfigError(f"run.max_seconds must be >= 0, got {run.max_seconds}")
+    for key in ("eval_episodes", "center_episodes", "log_every"):
+        if getattr(run, key) < 1:
+            raise ConfigError(f"run.{key} must be >= 1, got {getattr(run, key)}")
+    if cfg.env.episodes < 1:
+        raise ConfigError(f"env.episodes must be >= 1, got {cfg.env.episodes}")
+    if cfg.env.max_episode_steps < 0:
+        raise ConfigError(f"env.max_episode_steps must be >= 0, got {cfg.env.max_episode_steps}")
+    if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in cfg.policy.hidden):
+        raise ConfigError(f"policy.hidden must be a list of positive integers, got {cfg.policy.hidden}")
+    if cfg.policy.bits_per_dim < 1:
+        raise ConfigError(f"policy.bits_per_dim must be >= 1, got {cfg.policy.bits_per_dim}")
+    if cfg.policy.edges not in ("auto", "samples"):
+        raise ConfigError(f"policy.edges must be 'auto' or 'samples', got {cfg.policy.edges!r}")
+    return cfg
+
+
+def from_dict(data: dict) -> Config:
+    """Build and validate a :class:`Config` from a parsed TOML document."""
+    data = dict(data)
+    description = data.pop("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"description must be a string, got {description!r}")
+    sections = {}
+    for name, values in data.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown config section [{name}] (known: {', '.join(SECTIONS)})")
+        sections[name] = _section(name, SECTIONS[name], values)
+    return _validate(Config(description=description, **sections))
+
+
+def to_dict(cfg: Config) -> dict:
+    out = {"description": cfg.description} if cfg.description else {}
+    for name in SECTIONS:
+        out[name] = dataclasses.asdict(getattr(cfg, name))
+    return out
+
+
+# ------------------------------------------------------------------ overrides
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``"section.key=value"`` -> ``(section, key, value)``; the value is read as TOML, else
+    taken as a plain string."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects section.key=value, got {text!r}")
+    path, raw = text.split("=", 1)
+    parts = path.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"--set expects section.key=value, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return parts[0], parts[1], value
+
+
+def apply_overrides(cfg: Config, overrides: dict[str, dict[str, Any]]) -> Config:
+    """``{"run": {"seed": 3}, ...}`` applied on top of ``cfg``, then validated."""
+    data = to_dict(cfg)
+    for section, values in overrides.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown config section {section!r} (known: {', '.join(SECTIONS)})")
+        data[section].update(values)
+    return from_dict(data)
+
+
+# -------------------------------------------------------------------- presets
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("genome.presets").iterdir() if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> Config:
+    path = resources.files("genome.presets") / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; `genome presets` lists them ({', '.join(preset_names())})")
+    return from_dict(tomllib.loads(path.read_text()))
+
+
+def load(preset_or_path: str) -> tuple[Config, str]:
+    """A preset name or a TOML file path -> ``(config, label)``; the label names runs."""
+    p = Path(preset_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist")
+        try:
+            data = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: cannot read ({exc})") from None
+        return from_dict(data), p.stem
+    if preset_or_path in preset_names():
+        return load_preset(preset_or_path), preset_or_path
+    return load_gym_id(preset_or_path)
+
+
+def load_gym_id(env_id: str) -> tuple[Config, str]:
+    """A bare Gymnasium id with no preset: the default config for that environment."""
+    import gymnasium as gym
+
+    import genome.envs  # noqa: F401  (registers genome/<id>)
+
+    if env_id not in gym.registry:
+        raise ConfigError(f"unknown preset or environment {env_id!r}; `genome presets` lists presets, any Gymnasium id works too")
+    return Config(env=EnvConfig(id=env_id)), env_id.replace("/", "-").lower()
+
+
+# ---------------------------------------------------------------------- TOML
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise ConfigError(f"cannot write {v!r} to TOML")
+
+
+def to_toml(cfg: Config) -> str:
+    """The fully resolved config as TOML (round-trips through :func:`from_dict`)."""
+    data = to_dict(cfg)
+    lines = []
+    if "description" in data:
+        lines.append(f"description = {_toml_value(data.pop('description'))}\n")
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def help_table() -> list[tuple[str, str, str]]:
+    """``(section.key, default, help)`` for every key, for ``genome train --help``."""
+    rows = []
+    for name, cls in SECTIONS.items():
+        default = cls()
+        for f in fields(cls):
+            rows.append((f"{name}.{f.name}", _toml_value(getattr(default, f.name)), f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,79 @@
+"""Evaluating a policy over many episodes with distinct start states.
+
+An evolved policy's score varies with the start state, so it is reported as
+mean ± std, min, median and max over episodes. Two backends:
+
+* ``native``: the fused numba kernel (native environments only; start states from the
+  counter-based generator keyed by ``(seed, REPORT, 0, episode)``);
+* ``gymnasium``: Gymnasium's own original environment, reset with ``seed + episode``,
+  the policy called from Python at every step -- the independent check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genome import rng
+from genome.envs.native import native_spec
+from genome.errors import ConfigError
+from genome.policy import Policy
+from genome.rollout.problem import EpisodeRequest, run_native
+
+
+def describe(returns: np.ndarray) -> dict:
+    r = np.asarray(returns, dtype=np.float64).reshape(-1)
+    return {
+        "mean": float(r.mean()),
+        "std": float(r.std()),
+        "min": float(r.min()),
+        "median": float(np.median(r)),
+        "max": float(r.max()),
+        "episodes": int(r.size),
+    }
+
+
+def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int = 0, backend: str = "auto") -> np.ndarray:
+    """Return of each of ``episodes`` episodes."""
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {episodes}")
+    if seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {seed}")
+    spec = native_spec(env_id)
+    if backend == "auto":
+        backend = "native" if spec is not None else "gymnasium"
+    if backend == "native":
+        if spec is None:
+            raise ConfigError(f"{env_id} is not a native environment; use --backend gymnasium")
+        net = policy.network
+        result = run_native(
+            spec, spec.max_episode_steps, net.weights[None], net.thresholds[None], net.layout,
+            net.encoder, net.head, seed, EpisodeRequest(episodes, rng.REPORT, 0),
+        )
+        return result.returns[0]
+    if backend == "gymnasium":
+        return _gymnasium_returns(policy, env_id.removeprefix("genome/"), episodes, seed)
+    raise ConfigError(f"--backend must be native, gymnasium or auto, got {backend!r}")
+
+
+def _gymnasium_returns(policy: Policy, env_id: str, episodes: int, seed: int) -> np.ndarray:
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    out = np.zeros(episodes)
+    try:
+        for e in range(episodes):
+            obs, _ = env.reset(seed=seed + e)
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
+                total += float(reward)
+                done = terminated or truncated
+            out[e] = total
+    finally:
+        env.close()
+    return out
+
+
+def evaluate_policy(policy: Policy, env_id: str, episodes: int = 100, seed: int = 0, backend: str = "auto") -> dict:
+    """``{"mean", "std", "min", "median", "max", "episodes"}`` over ``episodes`` episodes."""
+    return describe(episode_returns(policy, env_id, episodes, seed, backend))

@@ -1,0 +1,78 @@
+"""``Policy``: a trained binary network with its encoder and action head, acting on raw
+observations; and :func:`load_policy` for policy files and run directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+from genome.errors import ConfigError, ModelFormatError
+from genome.nets.binary import BinaryNetwork
+
+POLICY_FILE = "policy.gbn"
+
+
+class Policy:
+    """``act(obs)`` maps one raw observation to an environment action (an ``int`` for a
+    discrete action space, a float32 array for a box)."""
+
+    def __init__(self, network: BinaryNetwork, env_id: str | None = None):
+        if network.encoder is None:
+            raise ModelFormatError("a policy needs a network with an encoder (this one has none)")
+        self.network = network
+        self.env_id = env_id
+
+    @property
+    def encoder(self):
+        return self.network.encoder
+
+    @property
+    def head(self):
+        return self.network.head
+
+    def act(self, obs):
+        return self.network.act_obs(obs)
+
+    def save(self, path: str | os.PathLike) -> None:
+        self.network.save(path)
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.network.to_bytes())
+
+    def __repr__(self) -> str:
+        env = f", env_id={self.env_id!r}" if self.env_id else ""
+        return f"Policy({self.network!r}{env})"
+
+
+def run_env_id(run_dir: Path) -> str | None:
+    """The environment a run directory was trained on (from its config.toml)."""
+    cfg = run_dir / "config.toml"
+    if not cfg.is_file():
+        return None
+    try:
+        return tomllib.loads(cfg.read_text()).get("env", {}).get("id")
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{cfg}: cannot read the run's config ({exc})") from None
+
+
+def load_policy(path: str | os.PathLike) -> Policy:
+    """Load a policy file (``*.gbn``) or a run directory (its ``policy.gbn``)."""
+    p = Path(path)
+    if p.is_dir():
+        file = p / POLICY_FILE
+        if not file.is_file():
+            raise ConfigError(f"{p} is not a genome run directory (no {POLICY_FILE}; has the run finished?)")
+        return Policy(BinaryNetwork.load(file), run_env_id(p))
+    if not p.exists():
+        raise ConfigError(f"{p}: no such run directory or policy file")
+    return Policy(BinaryNetwork.load(p), None)
+
+
+def read_summary(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}

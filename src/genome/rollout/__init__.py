@@ -1,0 +1,1 @@
+"""Rollouts: fused kernels, evaluation problems and executors."""
