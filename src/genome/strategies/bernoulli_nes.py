@@ -47,6 +47,19 @@ def sample_mirrored(probs, seed, generation, start, out):
             out[r, i] = 1 if u < probs[i] else 0
 
 
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+def weighted_bit_sums(weights, bits, out):
+    """``out[i] = sum_k weights[k] * bits[k, i]`` summed in member order, so the result is
+    the same bits whatever the thread count (BLAS gives no such guarantee)."""
+    n, d = bits.shape
+    for i in prange(d):
+        acc = 0.0
+        for k in range(n):
+            if bits[k, i]:
+                acc += weights[k]
+        out[i] = acc
+
+
 class BernoulliMembers(Members):
     """Members of one generation, regenerated on demand from ``(probs, seed, generation)``."""
 
@@ -128,9 +141,9 @@ class BernoulliNES(Strategy):
             raise ValueError(f"expected {members.count} fitness values, got shape {fitness.shape}")
         p = sigmoid(state.theta)
         f = centered_ranks(fitness)
-        x = members.genomes(0, members.count)
-        weighted = f.astype(np.float32) @ x.astype(np.float32)  # sum_k f_k x_k
-        g = (weighted.astype(np.float64) - p * f.sum()) / members.count / (p * (1.0 - p) + self.eps)
+        weighted = np.empty(self.n_params)
+        weighted_bit_sums(f, members.genomes(0, members.count), weighted)  # sum_k f_k x_k
+        g = (weighted - p * f.sum()) / members.count / (p * (1.0 - p) + self.eps)
         theta = np.clip(state.theta + self.lr * (g - self.entropy * state.theta), -self.theta_max, self.theta_max)
         new_p = sigmoid(theta)
         metrics = {

@@ -21,7 +21,7 @@ def centered_ranks(fitness: np.ndarray) -> np.ndarray:
     ranks[order] = np.arange(n, dtype=np.float64)
     # average ranks over runs of equal values
     sorted_x = x[order]
-    boundaries = np.flatnonzero(np.diff(sorted_x) != 0) + 1
+    boundaries = np.flatnonzero(sorted_x[1:] != sorted_x[:-1]) + 1
     starts = np.concatenate([[0], boundaries])
     stops = np.concatenate([boundaries, [n]])
     for a, b in zip(starts, stops):

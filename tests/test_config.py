@@ -1,0 +1,79 @@
+import tomllib
+
+import pytest
+
+from genome import config
+from genome.config import Config
+from genome.errors import ConfigError
+
+PRESETS = ["acrobot", "cartpole", "mountaincar", "mountaincar-continuous", "pendulum"]
+
+
+def test_presets_are_listed_and_load():
+    assert set(PRESETS) <= set(config.preset_names())
+    for name in PRESETS:
+        cfg = config.load_preset(name)
+        assert cfg.description
+        assert config.from_dict(tomllib.loads(config.to_toml(cfg))) == cfg  # resolved TOML round-trips
+
+
+def test_overrides_parse_toml_values():
+    assert config.parse_override("strategy.lr=0.05") == ("strategy", "lr", 0.05)
+    assert config.parse_override("policy.hidden=[64, 64]") == ("policy", "hidden", [64, 64])
+    assert config.parse_override("run.target=none") == ("run", "target", "none")
+    assert config.parse_override("env.common_starts=false") == ("env", "common_starts", False)
+    cfg = config.apply_overrides(Config(), {"strategy": {"lr": 2}, "policy": {"hidden": [8, 8]}})
+    assert cfg.strategy.lr == 2.0 and isinstance(cfg.strategy.lr, float) and cfg.policy.hidden == [8, 8]
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"strategy": {"lr_typo": 1}}, "unknown config key strategy.lr_typo"),
+        ({"nope": {"x": 1}}, "unknown config section"),
+        ({"run": {"seed": "zero"}}, "run.seed must be an integer"),
+        ({"run": {"seed": 1.5}}, "run.seed must be an integer"),
+        ({"strategy": {"lr": "fast"}}, "strategy.lr must be a number"),
+        ({"env": {"common_starts": 1}}, "env.common_starts must be true or false"),
+        ({"run": {"target": "sometimes"}}, "run.target must be a number"),
+        ({"run": {"generations": -1}}, "run.generations must be >= 0"),
+        ({"env": {"episodes": 0}}, "env.episodes must be >= 1"),
+        ({"policy": {"hidden": [64, 0]}}, "policy.hidden must be a list of positive integers"),
+        ({"policy": {"edges": "magic"}}, "policy.edges"),
+    ],
+)
+def test_bad_values_name_the_key(overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        config.apply_overrides(Config(), overrides)
+
+
+@pytest.mark.parametrize("text", ["strategy.lr", "lr=1", "a.b.c=1", ".x=1"])
+def test_malformed_set(text):
+    with pytest.raises(ConfigError, match="section.key=value"):
+        config.parse_override(text)
+
+
+def test_load_from_file_and_errors(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text('[env]\nid = "Acrobot-v1"\n[strategy]\npopulation = 32\n')
+    cfg, label = config.load(str(p))
+    assert cfg.env.id == "Acrobot-v1" and cfg.strategy.population == 32 and label == "mine"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[env\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(str(bad))
+    with pytest.raises(ConfigError, match="does not exist"):
+        config.load(str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match="unknown preset or environment 'cartpol'"):
+        config.load("cartpol")
+
+
+def test_gym_id_without_preset():
+    cfg, label = config.load("Acrobot-v1")
+    assert cfg.env.id == "Acrobot-v1" and label == "acrobot-v1"
+
+
+def test_target_value():
+    assert Config().target_value(475.0) == 475.0
+    assert config.apply_overrides(Config(), {"run": {"target": "none"}}).target_value(475.0) is None
+    assert config.apply_overrides(Config(), {"run": {"target": 100}}).target_value(475.0) == 100.0

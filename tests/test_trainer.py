@@ -1,0 +1,52 @@
+import numba
+import numpy as np
+import pytest
+
+import genome
+from genome.evaluate import episode_returns
+from genome.errors import ConfigError
+
+
+def test_cartpole_preset_solves_and_the_policy_passes_an_independent_check():
+    result = genome.train("cartpole", seed=0)
+    s = result.summary
+    assert s["solved"] and s["eval_mean"] >= 475 and s["stop_reason"] == "solved"
+    assert s["frames"] > 0 and s["generations"] > 0
+    returns = episode_returns(genome.Policy(result.policy, "CartPole-v1"), "CartPole-v1", 20, seed=99, backend="gymnasium")
+    assert returns.mean() >= 475
+
+
+def test_same_seed_same_bits_and_thread_count_does_not_matter():
+    kw = dict(seed=3, generations=4, target="none", center_episodes=2, eval_episodes=3)
+    a = genome.train("cartpole", **kw)
+    b = genome.train("cartpole", **kw)
+    before = numba.get_num_threads()
+    try:
+        c = genome.train("cartpole", threads=1, **kw)
+    finally:
+        numba.set_num_threads(before)
+    assert a.policy.to_bytes() == b.policy.to_bytes() == c.policy.to_bytes()
+    assert [h["fitness/mean"] for h in a.history] == [h["fitness/mean"] for h in c.history]
+    d = genome.train("cartpole", **dict(kw, seed=4))
+    assert d.policy.to_bytes() != a.policy.to_bytes()
+
+
+def test_budgets_stop_the_run():
+    r = genome.train("cartpole", generations=2, target="none", eval_episodes=2)
+    assert r.summary["generations"] == 2 and r.summary["stop_reason"] == "generations" and not r.summary["solved"]
+    r = genome.train("cartpole", generations=0, max_frames=1, target="none", eval_episodes=2)
+    assert r.summary["generations"] == 1 and r.summary["stop_reason"] == "max_frames"
+
+
+def test_every_native_preset_builds_and_runs_a_generation():
+    for name in ["acrobot", "mountaincar", "mountaincar-continuous", "pendulum"]:
+        r = genome.train(name, generations=1, target="none", eval_episodes=2, center_episodes=1, population=8)
+        assert r.summary["generations"] == 1
+        assert np.isfinite(r.summary["eval_mean"])
+
+
+def test_api_errors():
+    with pytest.raises(ConfigError, match="unknown override"):
+        genome.train("cartpole", sed=1)
+    with pytest.raises(ConfigError, match="not a native environment"):
+        genome.train("LunarLander-v3", generations=1)
