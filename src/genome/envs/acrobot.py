@@ -34,7 +34,7 @@ import math
 import numpy as np
 from numba import njit
 
-from genome.envs.libm import libm_pow
+from genome.envs.libm import libm_pow, libm_sincos
 
 DT = 0.2
 LINK_LENGTH_1 = 1.0
@@ -53,14 +53,14 @@ N_UNIFORMS = 4
 OBS_HIGH = np.array([1.0, 1.0, 1.0, 1.0, MAX_VEL_1, MAX_VEL_2], dtype=np.float32)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def reset(state, u):
     """Start state from 4 uniforms: ``-0.1 + 0.2 u``, rounded to float32 as Gymnasium does."""
     for i in range(4):
         state[i] = np.float32(-0.1 + (0.1 - -0.1) * u[i])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _dsdt(theta1, theta2, dtheta1, dtheta2, a):
     m1 = LINK_MASS_1
     m2 = LINK_MASS_2
@@ -70,23 +70,24 @@ def _dsdt(theta1, theta2, dtheta1, dtheta2, a):
     I1 = LINK_MOI
     I2 = LINK_MOI
     g = 9.8
-    d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * np.cos(theta2)) + I1 + I2
-    d2 = m2 * (lc2**2 + l1 * lc2 * np.cos(theta2)) + I2
+    sin2, cos2 = libm_sincos(theta2)
+    d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * cos2) + I1 + I2
+    d2 = m2 * (lc2**2 + l1 * lc2 * cos2) + I2
     phi2 = m2 * lc2 * g * np.cos(theta1 + theta2 - PI / 2.0)
     phi1 = (
-        -m2 * l1 * lc2 * libm_pow(dtheta2, 2) * np.sin(theta2)
-        - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * np.sin(theta2)
+        -m2 * l1 * lc2 * libm_pow(dtheta2, 2) * sin2
+        - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2
         + (m1 * lc1 + m2 * l1) * g * np.cos(theta1 - PI / 2)
         + phi2
     )
-    ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * libm_pow(dtheta1, 2) * np.sin(theta2) - phi2) / (
+    ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * libm_pow(dtheta1, 2) * sin2 - phi2) / (
         m2 * lc2**2 + I2 - libm_pow(d2, 2) / d1
     )
     ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
     return dtheta1, dtheta2, ddtheta1, ddtheta2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _wrap(x, m, big_m):
     diff = big_m - m
     while x > big_m:
@@ -96,7 +97,7 @@ def _wrap(x, m, big_m):
     return x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(state, action, value):
     """One RK4 step with torque ``[-1, 0, 1][action]``; returns ``(reward, terminated)``."""
     torque = -1.0 if action == 0 else (0.0 if action == 1 else 1.0)
@@ -122,11 +123,13 @@ def step(state, action, value):
     return (0.0 if terminated else -1.0), terminated
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def observe(state, obs):
-    obs[0] = np.float32(np.cos(state[0]))
-    obs[1] = np.float32(np.sin(state[0]))
-    obs[2] = np.float32(np.cos(state[1]))
-    obs[3] = np.float32(np.sin(state[1]))
+    s0, c0 = libm_sincos(state[0])
+    s1, c1 = libm_sincos(state[1])
+    obs[0] = np.float32(c0)
+    obs[1] = np.float32(s0)
+    obs[2] = np.float32(c1)
+    obs[3] = np.float32(s1)
     obs[4] = np.float32(state[2])
     obs[5] = np.float32(state[3])

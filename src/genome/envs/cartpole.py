@@ -36,6 +36,8 @@ import math
 import numpy as np
 from numba import njit
 
+from genome.envs.libm import libm_sincos
+
 GRAVITY = 9.8
 MASSCART = 1.0
 MASSPOLE = 0.1
@@ -53,20 +55,19 @@ N_UNIFORMS = 4
 OBS_HIGH = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD_RADIANS * 2, np.inf], dtype=np.float32)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def reset(state, u):
     """Start state from 4 uniforms in [0, 1): ``-0.05 + 0.1 u`` (as ``np_random.uniform``)."""
     for i in range(4):
         state[i] = -0.05 + (0.05 - -0.05) * u[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(state, action, value):
     """Advance one step with discrete ``action``; returns ``(reward, terminated)``."""
     x, x_dot, theta, theta_dot = state[0], state[1], state[2], state[3]
     force = FORCE_MAG if action == 1 else -FORCE_MAG
-    costheta = np.cos(theta)
-    sintheta = np.sin(theta)
+    sintheta, costheta = libm_sincos(theta)
     temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
     thetaacc = (GRAVITY * sintheta - costheta * temp) / (
         LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS)
@@ -81,7 +82,7 @@ def step(state, action, value):
     return 1.0, terminated
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def observe(state, obs):
     for i in range(4):
         obs[i] = np.float32(state[i])

@@ -61,3 +61,33 @@ def _pow_intrinsic(function: str, nb_type, ir_type):
 libm_pow = _pow_intrinsic("pow", types.float64, ir.DoubleType())
 #: ``powf(x, y)`` in float32 from the C library: what ``np.float32(x) ** y`` returns.
 libm_powf = _pow_intrinsic("powf", types.float32, ir.FloatType())
+
+
+_SINCOS = _load("sincos")
+if _SINCOS is not None:
+    llvm.add_symbol("genome_libm_sincos", _SINCOS)
+
+
+@intrinsic
+def libm_sincos(typingctx, x):
+    """``(sin(x), cos(x))`` from one call of the C library's ``sincos`` (one range reduction;
+    bit-identical to separate ``sin``/``cos`` calls, which the environment tests check)."""
+    if not isinstance(x, (types.Float, types.Integer)):
+        return None
+    sig = types.UniTuple(types.float64, 2)(x)
+
+    def codegen(context, builder, signature, args):
+        xv = context.cast(builder, args[0], signature.args[0], types.float64)
+        dbl = ir.DoubleType()
+        if _SINCOS is None:  # no C library: LLVM's sin and cos
+            s = builder.call(builder.module.declare_intrinsic("llvm.sin", [dbl]), [xv])
+            c = builder.call(builder.module.declare_intrinsic("llvm.cos", [dbl]), [xv])
+        else:
+            s_ptr = cgutils.alloca_once(builder, dbl)
+            c_ptr = cgutils.alloca_once(builder, dbl)
+            fnty = ir.FunctionType(ir.VoidType(), [dbl, dbl.as_pointer(), dbl.as_pointer()])
+            builder.call(cgutils.get_or_insert_function(builder.module, fnty, "genome_libm_sincos"), [xv, s_ptr, c_ptr])
+            s, c = builder.load(s_ptr), builder.load(c_ptr)
+        return context.make_tuple(builder, signature.return_type, (s, c))
+
+    return sig, codegen

@@ -57,7 +57,7 @@ OBS_HIGH = np.array([MAX_POSITION, MAX_SPEED], dtype=np.float32)
 _F32 = np.float32
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def reset(state, u):
     """Position ``-0.6 + 0.2 u``, velocity 0, step counter 0."""
     state[0] = -0.6 + (-0.4 - -0.6) * u[0]
@@ -65,7 +65,7 @@ def reset(state, u):
     state[2] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(state, action, value):
     """MountainCar-v0 step with discrete ``action`` in {0, 1, 2}; returns ``(-1, terminated)``."""
     position, velocity = state[0], state[1]
@@ -80,7 +80,7 @@ def step(state, action, value):
     return -1.0, position >= GOAL_POSITION and velocity >= 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step_continuous(state, action, value):
     """MountainCarContinuous-v0 step with force ``value`` (float32); returns ``(reward, terminated)``."""
     a = _F32(value)
@@ -138,7 +138,7 @@ def step_continuous(state, action, value):
     return reward, terminated
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def observe(state, obs):
     obs[0] = np.float32(state[0])
     obs[1] = np.float32(state[1])

@@ -31,7 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
-from genome.envs.libm import libm_pow, libm_powf
+from genome.envs.libm import libm_pow, libm_powf, libm_sincos
 
 MAX_SPEED = 8
 MAX_TORQUE = 2.0
@@ -49,19 +49,19 @@ OBS_HIGH = np.array([1.0, 1.0, MAX_SPEED], dtype=np.float32)
 _F32 = np.float32
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def reset(state, u):
     """θ = ``-π + 2π u0``, θ̇ = ``-1 + 2 u1`` (as ``np_random.uniform(-high, high)``)."""
     state[0] = -PI + (PI - -PI) * u[0]
     state[1] = -1.0 + (1.0 - -1.0) * u[1]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def angle_normalize(x):
     return ((x + PI) % (2 * PI)) - PI
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(state, action, value):
     """Advance with torque ``value``; returns ``(reward, False)``."""
     th, thdot = state[0], state[1]
@@ -76,8 +76,9 @@ def step(state, action, value):
     return -costs, False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def observe(state, obs):
-    obs[0] = np.float32(np.cos(state[0]))
-    obs[1] = np.float32(np.sin(state[0]))
+    s, c = libm_sincos(state[0])
+    obs[0] = np.float32(c)
+    obs[1] = np.float32(s)
     obs[2] = np.float32(state[1])

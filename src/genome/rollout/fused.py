@@ -25,7 +25,7 @@ from genome.rng import make_key, random_uniform
 TASKS_PER_CHUNK = 32
 
 
-@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _episode(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, key, work):
     """One episode of one policy. No array views are taken inside the step loop: in numba
     each view costs an atomic reference-count update, several times the cost of a step."""
@@ -57,7 +57,7 @@ def _episode(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets
     return total, steps
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def rollout_native(
     kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head,
     seed, purpose, generation, member_offset, common_starts, returns, frames,
