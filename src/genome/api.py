@@ -45,19 +45,19 @@ def train(
     **overrides: Any,
 ) -> TrainResult:
     """Train a policy. ``genome.train("cartpole", seed=3)`` returns a :class:`TrainResult`
-    with ``.summary`` and ``.policy``; with ``run_dir`` the run is also written there
-    (config.toml, policy.gbn, summary.json), as ``genome train`` does."""
+    with ``.summary`` and ``.policy``; with ``run_dir`` the run is written there as
+    ``genome train`` does (config.toml, checkpoints, TensorBoard events, policy.gbn,
+    summary.json)."""
     from genome import rundir
-    from genome.trainer import train as _train
+    from genome.runlog import Progress
+    from genome.trainer import Trainer
 
     cfg, label = resolve_config(preset_or_config, overrides)
+    progress = Progress("plain" if verbose else "quiet", every=cfg.run.log_every)
     target_dir = None
     if run_dir is not None:
         run_dir = Path(run_dir)
         target_dir = rundir.prepare(run_dir.parent, run_dir.name, overwrite)
         rundir.write_config(target_dir, cfg)
-    result = _train(cfg, label=label, log=print if verbose else None)
-    if target_dir is not None:
-        rundir.write_results(target_dir, result)
-        result.run_dir = target_dir
-    return result
+    trainer = Trainer(cfg, label=label, run_dir=target_dir, progress=progress, render_every=cfg.run.render_every)
+    return trainer.run()

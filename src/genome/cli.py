@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         + "\n".join(f"  {k} (default {d}): {h}" for k, d, h in _help_rows()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("config", metavar="PRESET_OR_CONFIG", help="preset name (genome presets), TOML file, or Gymnasium id")
+    train.add_argument("config", nargs="?", metavar="PRESET_OR_CONFIG", help="preset name (genome presets), TOML file, or Gymnasium id")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint (budget flags replace the stored ones)")
     train.add_argument("--name", help="run name (default: PRESET-YYYYmmdd-HHMMSS)")
     train.add_argument("--out", default="outputs", help="parent directory of runs (default: outputs)")
     train.add_argument("--seed", type=_nonneg_int, help="run seed (run.seed)")
@@ -80,10 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-seconds", type=_nonneg_float, help="wall-time budget, 0 = none (run.max_seconds)")
     train.add_argument("--target", type=_target, metavar="R|auto|none", help="stop at this 100-episode mean return (run.target)")
     train.add_argument("--threads", type=_nonneg_int, help="worker threads, 0 = all cores (run.threads)")
+    train.add_argument("--render-every", type=_nonneg_int, metavar="N", help="save a GIF of the center policy every N generations (run.render_every)")
     train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override any config key (repeatable)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory of the same name")
     train.add_argument("--quiet", action="store_true", help="print only the final line")
     train.set_defaults(func=cmd_train)
+
+    rd = sub.add_parser("render", help="save episodes of a trained policy as a GIF or MP4", description="Render a run's policy with Gymnasium's rgb_array renderer (headless).")
+    rd.add_argument("run", metavar="RUN_DIR", help="run directory (or a policy .gbn file with --env)")
+    rd.add_argument("--out", required=True, help="output file, .gif or .mp4")
+    rd.add_argument("--episodes", type=_pos_int, default=1, help="episodes, one after another (default: 1)")
+    rd.add_argument("--seed", type=_nonneg_int, default=0, help="reset seed of the first episode (default: 0)")
+    rd.add_argument("--env", help="environment id (needed for a bare policy file)")
+    rd.set_defaults(func=cmd_render)
 
     ev = sub.add_parser("eval", help="evaluate a trained policy over many episodes", description="Evaluate a run's policy: mean, min, median, max return.")
     ev.add_argument("run", metavar="RUN_DIR", help="run directory (or a policy .gbn file with --env)")
@@ -93,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--backend", choices=["auto", "native", "gymnasium"], default="auto", help="native fused kernels, or Gymnasium's original env (default: auto)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
+
+    ex = sub.add_parser("export", help="export a trained policy as a dependency-free C99 file", description="Write the encoder and network as constant arrays with genome_act() / genome_act_continuous().")
+    ex.add_argument("run", metavar="RUN_DIR", help="run directory (or a policy .gbn file)")
+    ex.add_argument("--format", choices=["c"], default="c", help="output format (default: c)")
+    ex.add_argument("--out", required=True, help="output file, e.g. policy.c")
+    ex.add_argument("--prefix", default="genome", help="prefix of the C symbols (default: genome)")
+    ex.set_defaults(func=cmd_export)
 
     pr = sub.add_parser("presets", help="list the built-in presets")
     pr.set_defaults(func=cmd_presets)
@@ -106,10 +123,18 @@ def _help_rows():
 
 
 # ----------------------------------------------------------------- commands
+_RESUME_FORBIDDEN = ("config", "set", "seed", "target", "name", "overwrite")
+
+
 def cmd_train(args) -> int:
+    from pathlib import Path
+
     from genome import config as config_mod
     from genome import rundir
     from genome.api import resolve_config
+    from genome.errors import ConfigError
+    from genome.runlog import Progress
+    from genome.trainer import Trainer
 
     overrides: dict[str, dict] = {}
     for item in args.set:
@@ -122,21 +147,50 @@ def cmd_train(args) -> int:
         "max_seconds": args.max_seconds,
         "target": args.target,
         "threads": args.threads,
+        "render_every": args.render_every,
     }
     for key, value in flags.items():
         if value is not None:
             overrides.setdefault("run", {})[key] = value
-    cfg, label = resolve_config(args.config, {})
-    if overrides:
-        cfg = config_mod.apply_overrides(cfg, overrides)
-    run_dir = rundir.prepare(args.out, args.name or rundir.default_name(label), args.overwrite)
-    rundir.write_config(run_dir, cfg)
 
-    from genome.trainer import train
+    if args.resume:
+        given = [name for name in _RESUME_FORBIDDEN if getattr(args, name)]
+        if given:
+            raise ConfigError(
+                f"--resume continues a run with its stored config; it cannot be combined with {', '.join(given)} "
+                "(budget flags --generations, --max-frames, --max-seconds are allowed)"
+            )
+        run_dir = Path(args.resume)
+        cfg = rundir.read_config(run_dir)
+        if overrides:
+            cfg = config_mod.apply_overrides(cfg, overrides)
+        label = run_dir.name
+    else:
+        if not args.config:
+            raise ConfigError("give a preset, a TOML config or a Gymnasium id to train (genome presets lists presets), or --resume RUN_DIR")
+        cfg, label = resolve_config(args.config, {})
+        if overrides:
+            cfg = config_mod.apply_overrides(cfg, overrides)
+        run_dir = None
 
-    log = None if args.quiet else (lambda line: print(line, flush=True))
-    result = train(cfg, label=label, log=log)
-    rundir.write_results(run_dir, result)
+    progress = Progress(Progress.auto_mode(args.quiet), every=cfg.run.log_every, generations=cfg.run.generations, max_frames=cfg.run.max_frames, max_seconds=cfg.run.max_seconds)
+    try:
+        if run_dir is None:
+            run_dir = rundir.prepare(args.out, args.name or rundir.default_name(label), args.overwrite)
+        trainer = Trainer(cfg, label=label, run_dir=run_dir, progress=progress, render_every=cfg.run.render_every)
+        if args.resume:
+            path = trainer.restore()
+            progress.message(f"resuming {run_dir} from {path.name} (generation {trainer.state.generation})")
+        rundir.write_config(run_dir, cfg)
+        result = trainer.run()
+    except KeyboardInterrupt:
+        progress.close()
+        where = f"; continue with: genome train --resume {run_dir}" if run_dir is not None and "trainer" in locals() else ""
+        print(f"genome train: interrupted, checkpoint saved{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException:
+        progress.close()
+        raise
     s = result.summary
     status = "solved" if s["solved"] else f"stopped ({s['stop_reason']})"
     print(
@@ -147,15 +201,30 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
+def _policy_and_env(args):
     from genome.errors import ConfigError
-    from genome.evaluate import evaluate_policy
     from genome.policy import load_policy
 
     policy = load_policy(args.run)
     env_id = args.env or policy.env_id
     if env_id is None:
         raise ConfigError(f"{args.run} does not say which environment it was trained on; pass --env ID")
+    return policy, env_id
+
+
+def cmd_render(args) -> int:
+    from genome.render import render_policy
+
+    policy, env_id = _policy_and_env(args)
+    returns = render_policy(policy, env_id, args.out, episodes=args.episodes, seed=args.seed)
+    print(f"wrote {args.out}: {len(returns)} episode(s) of {env_id}, returns {', '.join(f'{r:.1f}' for r in returns)}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from genome.evaluate import evaluate_policy
+
+    policy, env_id = _policy_and_env(args)
     stats = evaluate_policy(policy, env_id, args.episodes, args.seed, args.backend)
     stats.update(env=env_id, seed=args.seed)
     if args.json:
@@ -165,6 +234,24 @@ def cmd_eval(args) -> int:
             f"{env_id}: {stats['episodes']} episodes (seed {args.seed}): mean {stats['mean']:.2f} ± {stats['std']:.2f}, "
             f"min {stats['min']:.2f}, median {stats['median']:.2f}, max {stats['max']:.2f}"
         )
+    return 0
+
+
+def cmd_export(args) -> int:
+    import re
+
+    from genome.errors import ConfigError
+    from genome.export_c import export_c
+    from genome.io import atomic_write_text
+    from genome.policy import load_policy
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.prefix):
+        raise ConfigError(f"--prefix must be a C identifier, got {args.prefix!r}")
+    policy = load_policy(args.run)
+    source = export_c(policy.network, policy.env_id, args.prefix)
+    atomic_write_text(args.out, source)
+    kind = "genome_act_continuous" if policy.head is not None and policy.head.kind != 0 else "genome_act"
+    print(f"wrote {args.out} ({len(source)} bytes of C99): {kind.replace('genome', args.prefix)}(const float *obs)")
     return 0
 
 
@@ -187,8 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    import signal
+
     from genome.errors import GenomeError
 
+    def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: checkpoint, then exit
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except GenomeError as exc:

@@ -67,7 +67,10 @@ class RunConfig:
     eval_episodes: int = _help("episodes of the final / stopping evaluation of the center network", default=100)
     center_episodes: int = _help("episodes of the per-generation check of the center network", default=10)
     threads: int = _help("worker threads (0 = all cores)", default=0)
-    log_every: int = _help("print a progress line every N generations", default=10)
+    log_every: int = _help("print a progress line every N generations (when not on a terminal)", default=10)
+    checkpoint_every: int = _help("write a checkpoint every N generations (0 = only at the end and on Ctrl-C)", default=10)
+    histogram_every: int = _help("TensorBoard histogram of the logits every N generations (0 = never)", default=10)
+    render_every: int = _help("save a GIF of the center policy under videos/ every N generations (0 = never)", default=0)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"run.target must be a number, 'auto' or 'none', got {t!r}")
     if not isinstance(t, str) and (isinstance(t, bool) or not isinstance(t, (int, float))):
         raise ConfigError(f"run.target must be a number, 'auto' or 'none', got {t!r}")
-    for key in ("generations", "max_frames", "threads"):
+    for key in ("seed", "generations", "max_frames", "threads", "checkpoint_every", "histogram_every", "render_every"):
         if getattr(run, key) < 0:
             raise ConfigError(f"run.{key} must be >= 0, got {getattr(run, key)}")
     if run.max_seconds < 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 from genome import config as config_mod
 from genome.errors import ConfigError
 from genome.io import atomic_write_text
-from genome.policy import POLICY_FILE
 
 
 def default_name(label: str) -> str:
@@ -25,8 +23,8 @@ def prepare(out: str | Path, name: str, overwrite: bool) -> Path:
     if run_dir.exists():
         if not overwrite:
             raise ConfigError(
-                f"run directory {run_dir} already exists; pass --overwrite to start it over "
-                "(or choose another --name)"
+                f"run directory {run_dir} already exists; continue it with --resume {run_dir} "
+                "or start it over with --overwrite (or choose another --name)"
             )
         if not run_dir.is_dir():
             raise ConfigError(f"{run_dir} exists and is not a directory")
@@ -39,8 +37,11 @@ def write_config(run_dir: Path, cfg) -> None:
     atomic_write_text(run_dir / "config.toml", config_mod.to_toml(cfg))
 
 
-def write_results(run_dir: Path, result) -> None:
-    """The policy file and summary.json (the summary names the policy file)."""
-    result.policy.save(run_dir / POLICY_FILE)
-    summary = dict(result.summary, policy=POLICY_FILE)
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+def read_config(run_dir: Path):
+    """The resolved config a run was started with."""
+    path = Path(run_dir) / "config.toml"
+    if not Path(run_dir).is_dir():
+        raise ConfigError(f"{run_dir}: no such run directory")
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a genome run directory (no config.toml)")
+    return config_mod.load(str(path))[0]

@@ -4,11 +4,15 @@ Every generation the center network (the most likely genome, ``theta > 0``) is c
 ``run.center_episodes`` fresh episodes; when that mean reaches the target, it is tested on
 ``run.eval_episodes`` held-out episodes and the run stops if it passes. Budgets:
 ``run.generations``, ``run.max_frames`` (environment steps, all evaluations included) and
-``run.max_seconds``.
+``run.max_seconds``. With a run directory, a checkpoint is written every
+``run.checkpoint_every`` generations, at the end, and on Ctrl-C; :meth:`Trainer.restore`
+resumes from the newest readable one, and the resumed run ends in exactly the state an
+uninterrupted run would have reached.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -17,23 +21,26 @@ from pathlib import Path
 
 import numpy as np
 
-from genome import rng
+from genome import checkpoint, rng
 from genome.config import Config
 from genome.encoders import ENCODERS
 from genome.encoders.base import Encoder
 from genome.envs.native import NativeEnvSpec, native_spec
 from genome.errors import ConfigError
+from genome.io import atomic_write_text
 from genome.nets.binary import BinaryNetwork
 from genome.policies.binary_mlp import BinaryMLP
 from genome.policies.heads import ActionHead
+from genome.policy import POLICY_FILE, Policy
 from genome.rollout.executors import LocalExecutor
 from genome.rollout.problem import EpisodeRequest, EvalResult, NativeProblem, random_observations
+from genome.runlog import Progress, TensorBoardLog
 from genome.strategies import STRATEGIES, FixedMembers, Strategy
 
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns: the summary (as written to ``summary.json``) and the policy."""
+    """What training returns: the summary (as written to ``summary.json``) and the policy."""
 
     summary: dict
     policy: BinaryNetwork
@@ -104,11 +111,6 @@ def build(cfg: Config) -> Setup:
     return Setup(cfg, env, family, strategy, problem, cfg.target_value(env.reward_threshold))
 
 
-# ------------------------------------------------------------------- helpers
-def _reached(mean: float, target: float | None) -> bool:
-    return target is not None and mean >= target
-
-
 def _describe(result: EvalResult) -> dict:
     r = result.returns.reshape(-1)
     return {
@@ -121,65 +123,115 @@ def _describe(result: EvalResult) -> dict:
     }
 
 
-# ---------------------------------------------------------------------- train
-def train(
-    cfg: Config,
-    *,
-    label: str = "",
-    log: Callable[[str], None] | None = print,
-) -> TrainResult:
-    """Train a binary policy for ``cfg``; returns the summary and the policy (no files written)."""
-    t_start = time.perf_counter()
-    setup = build(cfg)
-    run = cfg.run
-    strategy, problem, family = setup.strategy, setup.problem, setup.family
-    executor = LocalExecutor(run.threads)
-    state = strategy.init(run.seed)
-    frames = 0
-    history: list[dict] = []
-    solved = False
-    final_genome: np.ndarray | None = None
-    final_eval: dict | None = None
-    best_mean, best_genome = -math.inf, strategy.center(state)
-    stop_reason = "generations"
+class Trainer:
+    """One training run. Without ``run_dir`` nothing is written (the Python API's default)."""
 
-    def evaluate(genome: np.ndarray, episodes: int, purpose: int, generation: int) -> EvalResult:
-        nonlocal frames
-        result = executor.evaluate(problem, FixedMembers(genome), EpisodeRequest(episodes, purpose, generation))
-        frames += result.total_frames
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        label: str = "",
+        run_dir: Path | None = None,
+        progress: Progress | None = None,
+        tensorboard: bool = True,
+        render_every: int = 0,
+    ):
+        self.cfg = cfg
+        self.label = label
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.progress = progress or Progress("quiet")
+        self.render_every = int(render_every)
+        if self.render_every and self.run_dir is not None:
+            from genome.render import check_available
+
+            check_available()
+        self.setup = build(cfg)
+        self.strategy = self.setup.strategy
+        self.executor = LocalExecutor(cfg.run.threads)
+        self.state = self.strategy.init(cfg.run.seed)
+        self.frames = 0
+        self.seconds_before = 0.0  # wall time of earlier sessions of this run
+        self.best_mean = -math.inf
+        self.best_genome = self.strategy.center(self.state)
+        self.history: list[dict] = []
+        self.resumed_from: Path | None = None
+        self._tensorboard = tensorboard and self.run_dir is not None
+        self._tb: TensorBoardLog | None = None
+        self._t0 = time.perf_counter()
+
+    # ------------------------------------------------------------ checkpoints
+    def _trainer_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "frames": np.array(self.frames, dtype=np.int64),
+            "seconds": np.array(self.seconds, dtype=np.float64),
+            "best_mean": np.array(self.best_mean, dtype=np.float64),
+            "best_genome": self.best_genome,
+        }
+
+    def save_checkpoint(self) -> Path | None:
+        if self.run_dir is None:
+            return None
+        meta = {"env": self.setup.env.env_id, "n_params": self.setup.family.n_params, "strategy": self.strategy.name}
+        return checkpoint.save(self.run_dir, self.state.generation, self.strategy.state_to_arrays(self.state), self._trainer_arrays(), meta)
+
+    def restore(self) -> Path:
+        """Continue from the newest readable checkpoint in the run directory."""
+        path, meta, strategy_arrays, trainer = checkpoint.load_latest(self.run_dir, warn=self.progress.message)
+        if meta.get("n_params") != self.setup.family.n_params or meta.get("strategy") != self.strategy.name:
+            raise ConfigError(f"{path} does not match this run's config (different network size or strategy)")
+        try:
+            self.state = self.strategy.state_from_arrays(strategy_arrays)
+            self.frames = int(trainer["frames"])
+            self.seconds_before = float(trainer["seconds"])
+            self.best_mean = float(trainer["best_mean"])
+            self.best_genome = np.asarray(trainer["best_genome"], dtype=np.uint8)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}: checkpoint is incomplete ({exc})") from None
+        self.resumed_from = path
+        return path
+
+    # ------------------------------------------------------------------ steps
+    @property
+    def seconds(self) -> float:
+        return self.seconds_before + time.perf_counter() - self._t0
+
+    def _evaluate(self, genome: np.ndarray, episodes: int, purpose: int, generation: int) -> EvalResult:
+        result = self.executor.evaluate(self.setup.problem, FixedMembers(genome), EpisodeRequest(episodes, purpose, generation))
+        self.frames += result.total_frames
         return result
 
-    while True:
-        gen = state.generation
-        elapsed = time.perf_counter() - t_start
-        if run.generations and gen >= run.generations:
-            stop_reason = "generations"
-            break
-        if run.max_frames and frames >= run.max_frames:
-            stop_reason = "max_frames"
-            break
-        if run.max_seconds and elapsed >= run.max_seconds:
-            stop_reason = "max_seconds"
-            break
+    def _budget_left(self) -> str | None:
+        run = self.cfg.run
+        if run.generations and self.state.generation >= run.generations:
+            return "generations"
+        if run.max_frames and self.frames >= run.max_frames:
+            return "max_frames"
+        if run.max_seconds and self.seconds >= run.max_seconds:
+            return "max_seconds"
+        return None
 
-        # ask -> evaluate -> tell
-        members = strategy.ask(state)
+    def generation(self) -> tuple[dict, np.ndarray | None]:
+        """One generation; returns the logged row and, if the center passed the stopping
+        test, its genome and test result."""
+        cfg, run = self.cfg, self.cfg.run
+        gen = self.state.generation
+        t_gen = time.perf_counter()
+        frames_before = self.frames
+        members = self.strategy.ask(self.state)
         request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts)
-        result = executor.evaluate(problem, members, request)
-        frames += result.total_frames
+        result = self.executor.evaluate(self.setup.problem, members, request)
+        self.frames += result.total_frames
         fitness = result.fitness
-        center = strategy.center(state)
-        state, metrics = strategy.tell(state, members, fitness)
+        center = self.strategy.center(self.state)
+        state, metrics = self.strategy.tell(self.state, members, fitness)
 
-        # the center network of the distribution the members came from
-        check = evaluate(center, run.center_episodes, rng.CENTER, gen)
+        check = self._evaluate(center, run.center_episodes, rng.CENTER, gen)
         center_mean = float(check.returns.mean())
-        if center_mean > best_mean:
-            best_mean, best_genome = center_mean, center
+        if center_mean > self.best_mean:
+            self.best_mean, self.best_genome = center_mean, center
         row = {
             "generation": gen,
-            "frames": frames,
-            "seconds": time.perf_counter() - t_start,
+            "seconds": self.seconds,
             "fitness/mean": float(np.nanmean(fitness)),
             "fitness/max": float(np.nanmax(fitness)),
             "fitness/min": float(np.nanmin(fitness)),
@@ -187,46 +239,101 @@ def train(
             "center/rank": float(np.mean(fitness < center_mean)),
             **metrics,
         }
-        history.append(row)
-        if log and (gen % run.log_every == 0):
-            log(
-                f"gen {gen:4d}  frames {frames / 1e6:7.2f}M  members mean {row['fitness/mean']:8.1f} "
-                f"max {row['fitness/max']:8.1f}  center {center_mean:8.1f} (beats {100 * row['center/rank']:3.0f}%)  "
-                f"entropy {metrics['search/entropy_bits_mean']:.2f}"
-            )
-        if _reached(center_mean, setup.target):
-            test = evaluate(center, run.eval_episodes, rng.EVAL, gen)
+        passed = None
+        target = self.setup.target
+        if target is not None and center_mean >= target:
+            test = self._evaluate(center, run.eval_episodes, rng.EVAL, gen)
             row["eval/return_mean"] = float(test.returns.mean())
-            if _reached(row["eval/return_mean"], setup.target):
-                solved, stop_reason = True, "solved"
-                final_genome, final_eval = center, _describe(test)
-                if log:
-                    log(f"gen {gen:4d}  solved: center mean {row['eval/return_mean']:.1f} over {run.eval_episodes} episodes")
-                break
+            if row["eval/return_mean"] >= target:
+                passed = (center, test)
+        row["perf/frames"] = self.frames
+        row["perf/frames_per_s"] = (self.frames - frames_before) / max(time.perf_counter() - t_gen, 1e-9)
+        self.state = state  # the generation is complete only now
+        return row, passed
 
-    if final_genome is None:
-        # no stop on the target: keep the better of the final center and the best checked one
-        candidates = [strategy.center(state), best_genome]
-        tests = [evaluate(g, run.eval_episodes, rng.EVAL, state.generation) for g in candidates]
-        pick = int(np.argmax([t.returns.mean() for t in tests]))
-        final_genome, final_eval = candidates[pick], _describe(tests[pick])
+    # -------------------------------------------------------------------- run
+    def run(self) -> TrainResult:
+        run = self.cfg.run
+        if self.run_dir is not None and self._tensorboard:
+            purge = self.state.generation if self.resumed_from is not None else None
+            self._tb = TensorBoardLog(self.run_dir, purge_step=purge, histogram_every=run.histogram_every)
+        solved, stop_reason, final = False, None, None
+        try:
+            while (stop_reason := self._budget_left()) is None:
+                row, passed = self.generation()
+                self.history.append(row)
+                if self._tb is not None:
+                    self._tb.write(row, getattr(self.state, "theta", None))
+                self.progress.update(row)
+                gen_done = self.state.generation
+                if self.render_every and self.run_dir is not None and gen_done % self.render_every == 0:
+                    self._render(gen_done)
+                if passed is not None:
+                    solved, stop_reason, final = True, "solved", passed
+                    self.progress.message(
+                        f"gen {row['generation']:5d}  solved: center mean {row['eval/return_mean']:.2f} over {run.eval_episodes} episodes"
+                    )
+                    break
+                if self.run_dir is not None and run.checkpoint_every and gen_done % run.checkpoint_every == 0:
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            self.close()
+            raise
+        self.save_checkpoint()  # before the final evaluation, so a resumed run counts frames as an uninterrupted one
+        result = self._finish(solved, stop_reason, final)
+        self.close()
+        return result
 
-    policy = family.decode(final_genome)
-    wall = time.perf_counter() - t_start
-    summary = {
-        "solved": solved,
-        "stop_reason": stop_reason,
-        "env": setup.env.env_id,
-        "config": label,
-        "seed": run.seed,
-        "target": setup.target,
-        "generations": int(state.generation),
-        "frames": int(frames),
-        "wall_seconds": wall,
-        "eval_mean": final_eval["mean"],
-        "eval": final_eval,
-        "n_params": family.n_params,
-        "layer_sizes": list(family.layout.sizes),
-        "policy_bytes": len(policy.to_bytes()),
-    }
-    return TrainResult(summary=summary, policy=policy, history=history)
+    def _render(self, generation: int) -> None:
+        from genome.render import render_policy
+
+        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env.env_id)
+        render_policy(policy, self.setup.env.env_id, self.run_dir / "videos" / f"gen-{generation:06d}.gif", seed=generation)
+
+    def _finish(self, solved: bool, stop_reason: str, final) -> TrainResult:
+        run = self.cfg.run
+        if final is None:
+            # no stop on the target: keep the better of the final center and the best checked one
+            candidates = [self.strategy.center(self.state), self.best_genome]
+            tests = [self._evaluate(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
+            pick = int(np.argmax([t.returns.mean() for t in tests]))
+            final = (candidates[pick], tests[pick])
+        genome_bits, test = final
+        policy = self.setup.family.decode(genome_bits)
+        evaluation = _describe(test)
+        summary = {
+            "solved": solved,
+            "stop_reason": stop_reason,
+            "env": self.setup.env.env_id,
+            "config": self.label,
+            "seed": run.seed,
+            "target": self.setup.target,
+            "generations": int(self.state.generation),
+            "frames": int(self.frames),
+            "wall_seconds": self.seconds,
+            "eval_mean": evaluation["mean"],
+            "eval": evaluation,
+            "n_params": self.setup.family.n_params,
+            "layer_sizes": list(self.setup.family.layout.sizes),
+            "policy_bytes": len(policy.to_bytes()),
+        }
+        if self.resumed_from is not None:
+            summary["resumed_from"] = self.resumed_from.name
+        if self.run_dir is not None:
+            policy.save(self.run_dir / POLICY_FILE)
+            summary["policy"] = POLICY_FILE
+            atomic_write_text(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return TrainResult(summary=summary, policy=policy, history=self.history, run_dir=self.run_dir)
+
+    def close(self) -> None:
+        self.progress.close()
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+def train(cfg: Config, *, label: str = "", log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train without writing anything (the Python API's in-memory run)."""
+    progress = Progress("plain", every=cfg.run.log_every) if log is not None else Progress("quiet")
+    return Trainer(cfg, label=label, progress=progress).run()

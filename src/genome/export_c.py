@@ -1,0 +1,189 @@
+"""Export a trained binary policy as one dependency-free C99 source file.
+
+The file holds the encoder and the network as ``static const`` arrays and defines
+
+* ``void genome_scores(const float *obs, int32_t *scores)`` -- the network's output scores;
+* ``int genome_act(const float *obs)`` -- the discrete action (argmax, ties to the lowest
+  index), for a discrete action space;
+* ``void genome_act_continuous(const float *obs, float *action)`` -- for a box action
+  space (``bins`` or ``tanh`` head).
+
+Arithmetic matches genome's own kernels: observations are compared with the bucket edges
+in float32, hidden units fire iff ``popcount(x ^ w) <= t``, and the action head does the
+same float32/float64 steps, so the C policy picks the same action as
+``genome.load_policy(...).act`` (the test suite compiles it and checks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genome import __version__
+from genome.encoders.interval import IntervalEncoder
+from genome.encoders.raw import RawBitsEncoder
+from genome.errors import ConfigError
+from genome.nets.binary import BinaryNetwork
+from genome.policies.heads import ARGMAX, BINS
+
+WORDS_PER_LINE = 4
+
+
+def _c_array(ctype: str, name: str, values, fmt) -> str:
+    values = list(values)
+    if not values:
+        values = [0]
+    per_line = WORDS_PER_LINE if ctype == "uint64_t" else 8
+    lines = [", ".join(fmt(v) for v in values[i : i + per_line]) for i in range(0, len(values), per_line)]
+    body = ",\n    ".join(lines)
+    return f"static const {ctype} {name}[{len(values)}] = {{\n    {body}\n}};\n"
+
+
+def _float(v: float) -> str:
+    v = float(np.float32(v))
+    if np.isnan(v):
+        return "NAN"
+    if np.isinf(v):
+        return "INFINITY" if v > 0 else "-INFINITY"
+    return f"{v!r}f"
+
+
+def _u64(v) -> str:
+    return f"UINT64_C(0x{int(v):016x})"
+
+
+def export_c(net: BinaryNetwork, env_id: str | None = None, prefix: str = "genome") -> str:
+    """C source for ``net`` (a policy with an encoder and, for box actions, a head)."""
+    enc = net.encoder
+    if enc is None:
+        raise ConfigError("only a policy with an encoder can be exported (this network has none)")
+    head = net.head
+    sizes = net.layer_sizes
+    weights, biases = net.to_dense()
+    p = prefix
+    out = [
+        f"/* {p}: binary policy exported by genome {__version__}"
+        + (f" for {env_id}" if env_id else "")
+        + f".\n * Network {'-'.join(map(str, sizes))} (bit 1 = +1, bit 0 = -1), encoder '{enc.name}', "
+        + f"head '{head.name if head else 'argmax'}'. Dependency-free C99. */\n",
+        "#include <stdint.h>\n#include <math.h>\n",
+        f"#define {p.upper()}_N_OBS {enc.n_inputs}\n#define {p.upper()}_N_OUTPUTS {sizes[-1]}\n",
+    ]
+    if head is not None and head.kind != ARGMAX:
+        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    max_words = max((s + 63) // 64 for s in sizes)
+    out.append(f"#define {p.upper()}_MAX_WORDS {max_words}\n\n")
+
+    # popcount
+    out.append(
+        f"static int {p}_popcount64(uint64_t x) {{\n"
+        "#if defined(__GNUC__) || defined(__clang__)\n"
+        "    return __builtin_popcountll(x);\n"
+        "#else\n"
+        "    x = x - ((x >> 1) & UINT64_C(0x5555555555555555));\n"
+        "    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));\n"
+        "    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);\n"
+        "    return (int)((x * UINT64_C(0x0101010101010101)) >> 56);\n"
+        "#endif\n}\n\n"
+    )
+
+    # encoder
+    nw0 = (enc.n_bits + 63) // 64
+    if isinstance(enc, IntervalEncoder):
+        out.append(_c_array("int32_t", f"{p}_bit_offsets", enc.bit_offsets, str))
+        starts = np.concatenate([[0], np.cumsum(enc.edge_counts)])
+        out.append(_c_array("int32_t", f"{p}_edge_starts", starts, str))
+        out.append(_c_array("float", f"{p}_edges", np.concatenate(enc.edges), _float))
+        set_bits = (
+            "        if (k > 0) { for (int i = 0; i < k; i++) { int b = "
+            f"{p}_bit_offsets[d] + i; bits[b >> 6] |= UINT64_C(1) << (b & 63); }} }}\n"
+            if not enc.onehot
+            else f"        {{ int b = {p}_bit_offsets[d] + k; bits[b >> 6] |= UINT64_C(1) << (b & 63); }}\n"
+        )
+        out.append(
+            f"\nstatic void {p}_encode(const float *obs, uint64_t *bits) {{\n"
+            f"    for (int w = 0; w < {nw0}; w++) bits[w] = 0;\n"
+            f"    for (int d = 0; d < {enc.n_inputs}; d++) {{\n"
+            "        float v = obs[d];\n"
+            "        if (v != v) continue; /* NaN sets no bit */\n"
+            "        int k = 0;\n"
+            f"        for (int e = {p}_edge_starts[d]; e < {p}_edge_starts[d + 1]; e++) k += (v >= {p}_edges[e]);\n"
+            + set_bits
+            + "    }\n}\n\n"
+        )
+    elif isinstance(enc, RawBitsEncoder):
+        out.append(
+            f"\nstatic void {p}_encode(const float *obs, uint64_t *bits) {{\n"
+            f"    for (int w = 0; w < {nw0}; w++) bits[w] = 0;\n"
+            f"    for (int i = 0; i < {enc.n_inputs}; i++) bits[i >> 3] |= (uint64_t)(uint8_t)obs[i] << (8 * (i & 7));\n"
+            "}\n\n"
+        )
+    else:  # pragma: no cover - every encoder kind is handled above
+        raise ConfigError(f"cannot export encoder {enc.name!r} to C")
+
+    # layers: rows of packed words, thresholds (hidden) / offsets (output)
+    for layer, (w, b) in enumerate(zip(weights, biases)):
+        n_in = sizes[layer]
+        rows = np.packbits((np.pad(w > 0, ((0, 0), (0, (-n_in) % 64)))).astype(np.uint8), axis=1, bitorder="little")
+        words = np.ascontiguousarray(rows).view("<u8").reshape(-1)
+        out.append(_c_array("uint64_t", f"{p}_w{layer}", words, _u64))
+        if layer < len(weights) - 1:
+            c = np.clip(np.floor_divide(n_in + b, 2), -1, n_in)
+        else:
+            c = n_in + b
+        out.append(_c_array("int32_t", f"{p}_c{layer}", c, str))
+
+    body = [
+        f"\nvoid {p}_scores(const float *obs, int32_t *scores) {{\n",
+        f"    uint64_t a[{p.upper()}_MAX_WORDS], h[{p.upper()}_MAX_WORDS];\n",
+        f"    {p}_encode(obs, a);\n",
+    ]
+    for layer in range(len(weights)):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        nw = (n_in + 63) // 64
+        hidden = layer < len(weights) - 1
+        body.append(f"    for (int j = 0; j < {n_out}; j++) {{\n        int pc = 0;\n")
+        body.append(f"        for (int w = 0; w < {nw}; w++) pc += {p}_popcount64(a[w] ^ {p}_w{layer}[j * {nw} + w]);\n")
+        if hidden:
+            body.append(f"        if ((j & 63) == 0) h[j >> 6] = 0;\n")
+            body.append(f"        if (pc <= {p}_c{layer}[j]) h[j >> 6] |= UINT64_C(1) << (j & 63);\n    }}\n")
+            body.append(f"    for (int w = 0; w < {(n_out + 63) // 64}; w++) a[w] = h[w];\n")
+        else:
+            body.append(f"        scores[j] = {p}_c{layer}[j] - 2 * pc;\n    }}\n")
+    body.append("}\n")
+    out.extend(body)
+
+    if head is None or head.kind == ARGMAX:
+        out.append(
+            f"\nint {p}_act(const float *obs) {{\n"
+            f"    int32_t s[{sizes[-1]}];\n"
+            f"    {p}_scores(obs, s);\n"
+            "    int best = 0;\n"
+            f"    for (int j = 1; j < {sizes[-1]}; j++) if (s[j] > s[best]) best = j;\n"
+            "    return best;\n}\n"
+        )
+    else:
+        out.append(_c_array("float", f"{p}_action_low", head.low, _float))
+        out.append(_c_array("float", f"{p}_action_high", head.high, _float))
+        lines = [
+            f"\nvoid {p}_act_continuous(const float *obs, float *action) {{\n",
+            f"    int32_t s[{sizes[-1]}];\n",
+            f"    {p}_scores(obs, s);\n",
+            f"    for (int d = 0; d < {head.action_dim}; d++) {{\n",
+            f"        float lo = {p}_action_low[d], hi = {p}_action_high[d];\n",
+        ]
+        if head.kind == BINS:
+            lines += [
+                f"        int best = d * {head.bins};\n",
+                f"        for (int j = best + 1; j < (d + 1) * {head.bins}; j++) if (s[j] > s[best]) best = j;\n",
+                f"        int k = best - d * {head.bins};\n",
+                f"        action[d] = (float)((double)lo + (double)(hi - lo) * (double)k / (double)({head.bins} - 1));\n",
+            ]
+        else:
+            lines += [
+                "        double mid = 0.5 * ((double)lo + (double)hi);\n",
+                "        double half = 0.5 * ((double)hi - (double)lo);\n",
+                f"        action[d] = (float)(mid + half * tanh((double)s[d] / {float(head.scale)!r}));\n",
+            ]
+        lines.append("    }\n}\n")
+        out.extend(lines)
+    return "".join(out)
