@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 GENOME = [sys.executable, "-m", "genome.cli"]
 
@@ -36,7 +37,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--preset", default="cartpole")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "cartpole_solve.json"))
+    parser.add_argument("--out", default=str(RESULTS / "cartpole_solve.json"))
     args = parser.parse_args(argv)
 
     rows = []
@@ -84,9 +85,7 @@ def main(argv=None) -> dict:
         f"whole command median {result['command_seconds_median']:.2f} s, worst {result['command_seconds_worst']:.2f} s; "
         f"training median {result['train_seconds_median']:.2f} s; frames median {result['frames_median'] / 1e6:.2f}M"
     )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(result, args.out)
     return result
 
 

@@ -17,7 +17,6 @@ Prints a table and writes benchmarks/results/forward.json. Figures:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -30,6 +29,7 @@ from numba import njit
 
 from genome import BinaryNetwork, BinaryPopulation
 from genome.nets import kernels
+from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 PREDECESSOR_PER_S = 5e5
 SIZES = (64, 64, 64, 2)
@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000, help="batch size for the batch figure")
     parser.add_argument("--threads", type=int, default=1, help="also time the parallel kernels with this many threads")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "forward.json"))
+    parser.add_argument("--out", default=str(RESULTS / "forward.json"))
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
@@ -127,9 +127,7 @@ def main(argv=None) -> dict:
     print(f"  popcount ceiling, 1 core {results['ceiling_forward_per_s_1core']:>14,.0f} forward/s  "
           f"({pc_rate:,.0f} XOR+popcount/s / {POPCOUNTS_PER_FORWARD}); batch kernel reaches "
           f"{100 * results['fraction_of_popcount_ceiling']:.0f}% of it")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(results, args.out)
     return results
 
 

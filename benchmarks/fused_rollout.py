@@ -19,9 +19,7 @@ Prints a table and writes benchmarks/results/fused_rollout.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -30,6 +28,7 @@ import genome
 from genome import rng
 from genome.rollout.problem import EpisodeRequest
 from genome.trainer import build
+from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 
 def rate(problem, genomes, episodes: int, repeats: int = 5) -> float:
@@ -60,7 +59,7 @@ def gymnasium_vector_rate(num_envs: int = 256, steps: int = 2000) -> float:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fused_rollout.json"))
+    parser.add_argument("--out", default=str(RESULTS / "fused_rollout.json"))
     args = parser.parse_args(argv)
     results: dict = {"numba": numba.__version__, "cores": numba.config.NUMBA_NUM_THREADS, "rows": []}
     for hidden in ([64], [64, 64]):
@@ -88,9 +87,7 @@ def main(argv=None) -> dict:
     g = gymnasium_vector_rate()
     results["gymnasium_vector_env_steps_per_s"] = g
     print(f"Gymnasium CartPoleVectorEnv (numpy, 256 envs, random actions, no policy): {g / 1e6:.2f}M steps/s")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(results, args.out)
     return results
 
 

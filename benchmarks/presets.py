@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 PRESETS = ["cartpole", "acrobot", "mountaincar", "mountaincar-continuous", "pendulum"]
 GENOME = [sys.executable, "-m", "genome.cli"]
@@ -24,7 +25,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--presets", nargs="*", default=PRESETS)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "presets.json"))
+    parser.add_argument("--out", default=str(RESULTS / "presets.json"))
     args = parser.parse_args(argv)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,9 +47,7 @@ def main(argv=None) -> dict:
                 "frames_median": statistics.median(r["frames"] for r in runs),
                 "wall_seconds_median": statistics.median(r["wall_seconds"] for r in runs),
             }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(out, args.out)
     return out
 
 

@@ -144,7 +144,7 @@ def export_c(net: BinaryNetwork, env_id: str | None = None, prefix: str = "genom
         body.append(f"    for (int j = 0; j < {n_out}; j++) {{\n        int pc = 0;\n")
         body.append(f"        for (int w = 0; w < {nw}; w++) pc += {p}_popcount64(a[w] ^ {p}_w{layer}[j * {nw} + w]);\n")
         if hidden:
-            body.append(f"        if ((j & 63) == 0) h[j >> 6] = 0;\n")
+            body.append("        if ((j & 63) == 0) h[j >> 6] = 0;\n")
             body.append(f"        if (pc <= {p}_c{layer}[j]) h[j >> 6] |= UINT64_C(1) << (j & 63);\n    }}\n")
             body.append(f"    for (int w = 0; w < {(n_out + 63) // 64}; w++) a[w] = h[w];\n")
         else:

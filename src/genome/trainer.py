@@ -27,6 +27,7 @@ from genome.encoders import ENCODERS
 from genome.encoders.base import Encoder
 from genome.envs.native import NativeEnvSpec, native_spec
 from genome.errors import ConfigError
+from genome.evaluate import describe
 from genome.io import atomic_write_text
 from genome.nets.binary import BinaryNetwork
 from genome.policies.binary_mlp import BinaryMLP
@@ -109,18 +110,6 @@ def build(cfg: Config) -> Setup:
     )
     problem = NativeProblem(env, family, cfg.run.seed, cfg.env.max_episode_steps or None)
     return Setup(cfg, env, family, strategy, problem, cfg.target_value(env.reward_threshold))
-
-
-def _describe(result: EvalResult) -> dict:
-    r = result.returns.reshape(-1)
-    return {
-        "mean": float(r.mean()),
-        "std": float(r.std()),
-        "min": float(r.min()),
-        "median": float(np.median(r)),
-        "max": float(r.max()),
-        "episodes": int(r.size),
-    }
 
 
 class Trainer:
@@ -301,7 +290,7 @@ class Trainer:
             final = (candidates[pick], tests[pick])
         genome_bits, test = final
         policy = self.setup.family.decode(genome_bits)
-        evaluation = _describe(test)
+        evaluation = describe(test.returns)
         summary = {
             "solved": solved,
             "stop_reason": stop_reason,

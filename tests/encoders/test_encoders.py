@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from genome import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
-from genome.bits import unpack_bits
 from genome.encoders import ENCODER_KINDS, ENCODERS
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
