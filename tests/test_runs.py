@@ -60,9 +60,11 @@ def test_sigkill_then_resume_continues_from_the_last_good_checkpoint(tmp_path):
     args = ["train", "cartpole", "--out", str(tmp_path), "--name", "killed", "--target", "none", "--quiet",
             "--generations", "1000000", "--set", "run.checkpoint_every=1", "--set", "strategy.population=64"]
     proc = start(*args)
-    wait_for_checkpoint(run, 3, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    try:
+        wait_for_checkpoint(run, 3, proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     ckpts = sorted((run / "checkpoints").glob("gen-*.npz"))
     assert ckpts and not (run / "summary.json").exists()
     # a crash in the middle of a write: a damaged newest checkpoint and a stray temporary file
@@ -89,7 +91,11 @@ def test_ctrl_c_checkpoints_and_exits_130(tmp_path):
         time.sleep(0.05)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # never leave a training process behind
+            proc.kill()
     assert proc.returncode == 130, err
     assert "interrupted, checkpoint saved" in err and f"--resume {run}" in err
     assert "Traceback" not in err

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--target", type=_target, metavar="R|auto|none", help="stop at this 100-episode mean return (run.target)")
     train.add_argument("--threads", type=_nonneg_int, help="worker threads, 0 = all cores (run.threads)")
     train.add_argument("--render-every", type=_nonneg_int, metavar="N", help="save a GIF of the center policy every N generations (run.render_every)")
+    train.add_argument("--env-kwargs", metavar="JSON", help='keyword arguments for gymnasium.make, e.g. \'{"continuous": true}\' (env.kwargs)')
     train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override any config key (repeatable)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory of the same name")
     train.add_argument("--quiet", action="store_true", help="print only the final line")
@@ -123,7 +124,7 @@ def _help_rows():
 
 
 # ----------------------------------------------------------------- commands
-_RESUME_FORBIDDEN = ("config", "set", "seed", "target", "name", "overwrite")
+_RESUME_FORBIDDEN = ("config", "set", "seed", "target", "name", "overwrite", "env_kwargs")
 
 
 def cmd_train(args) -> int:
@@ -152,6 +153,14 @@ def cmd_train(args) -> int:
     for key, value in flags.items():
         if value is not None:
             overrides.setdefault("run", {})[key] = value
+    if args.env_kwargs is not None:
+        try:
+            kwargs = json.loads(args.env_kwargs)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r} ({exc.msg})") from None
+        if not isinstance(kwargs, dict):
+            raise ConfigError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
+        overrides.setdefault("env", {})["kwargs"] = kwargs
 
     if args.resume:
         given = [name for name in _RESUME_FORBIDDEN if getattr(args, name)]

@@ -32,14 +32,17 @@ class EnvConfig:
     episodes: int = _help("episodes per member per generation (fitness is their mean return)", default=1)
     common_starts: bool = _help("all members of a generation share the same start states", default=True)
     max_episode_steps: int = _help("episode step limit; 0 = the environment's own", default=0)
+    step_limit: int = _help("an episode still running after this many steps fails its member (Gymnasium envs)", default=100000)
+    num_envs: int = _help("environments each worker process steps together (Gymnasium envs)", default=16)
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
     hidden: list = _help("hidden layer widths of the binary network", default_factory=lambda: [64])
-    encoder: str = _help("observation encoder: thermometer, onehot or sign", default="thermometer")
+    encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
-    edges: str = _help("bucket edges: 'auto' (space bounds where finite, else samples) or 'samples'", default="auto")
+    edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")
+    image_size: list = _help("image observations are block-averaged to [height, width] bits", default_factory=lambda: [21, 16])
     encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
     bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
     action_head: str = _help("Box actions: 'bins' (argmax per dimension) or 'tanh'", default="bins")
@@ -66,7 +69,9 @@ class RunConfig:
     target: Any = _help("stop when the center's mean return over eval_episodes reaches this; 'auto' = the env's threshold, 'none' = never", default="auto")
     eval_episodes: int = _help("episodes of the final / stopping evaluation of the center network", default=100)
     center_episodes: int = _help("episodes of the per-generation check of the center network", default=10)
-    threads: int = _help("worker threads (0 = all cores)", default=0)
+    threads: int = _help("worker threads for native environments (0 = all cores)", default=0)
+    workers: int = _help("worker processes for Gymnasium environments (0 = all cores, 1 = in-process)", default=0)
+    task_timeout: float = _help("seconds before a worker's evaluation task counts as hung (its members fail)", default=600.0)
     log_every: int = _help("print a progress line every N generations (when not on a terminal)", default=10)
     checkpoint_every: int = _help("write a checkpoint every N generations (0 = only at the end and on Ctrl-C)", default=10)
     histogram_every: int = _help("TensorBoard histogram of the logits every N generations (0 = never)", default=10)
@@ -165,8 +170,16 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.hidden must be a list of positive integers, got {cfg.policy.hidden}")
     if cfg.policy.bits_per_dim < 1:
         raise ConfigError(f"policy.bits_per_dim must be >= 1, got {cfg.policy.bits_per_dim}")
-    if cfg.policy.edges not in ("auto", "samples"):
-        raise ConfigError(f"policy.edges must be 'auto' or 'samples', got {cfg.policy.edges!r}")
+    if cfg.policy.edges not in ("auto", "samples", "running"):
+        raise ConfigError(f"policy.edges must be 'auto', 'samples' or 'running', got {cfg.policy.edges!r}")
+    size = cfg.policy.image_size
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)):
+        raise ConfigError(f"policy.image_size must be [height, width] with positive integers, got {size}")
+    for key in ("step_limit", "num_envs"):
+        if getattr(cfg.env, key) < 1:
+            raise ConfigError(f"env.{key} must be >= 1, got {getattr(cfg.env, key)}")
+    if run.workers < 0 or run.task_timeout <= 0:
+        raise ConfigError("run.workers must be >= 0 and run.task_timeout > 0")
     return cfg
 
 
@@ -254,6 +267,13 @@ def load_gym_id(env_id: str) -> tuple[Config, str]:
 
     import genome.envs  # noqa: F401  (registers genome/<id>)
 
+    if env_id.startswith("ALE/"):
+        try:
+            import ale_py
+
+            gym.register_envs(ale_py)
+        except ImportError:
+            raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
     if env_id not in gym.registry:
         raise ConfigError(f"unknown preset or environment {env_id!r}; `genome presets` lists presets, any Gymnasium id works too")
     return Config(env=EnvConfig(id=env_id)), env_id.replace("/", "-").lower()

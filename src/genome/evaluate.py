@@ -38,7 +38,7 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
-    spec = native_spec(env_id)
+    spec = native_spec(env_id) if not policy.env_kwargs else None
     if backend == "auto":
         backend = "native" if spec is not None else "gymnasium"
     if backend == "native":
@@ -51,14 +51,14 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
         )
         return result.returns[0]
     if backend == "gymnasium":
-        return _gymnasium_returns(policy, env_id.removeprefix("genome/"), episodes, seed)
+        return _gymnasium_returns(policy, env_id.removeprefix("genome/") if spec is not None else env_id, episodes, seed)
     raise ConfigError(f"--backend must be native, gymnasium or auto, got {backend!r}")
 
 
 def _gymnasium_returns(policy: Policy, env_id: str, episodes: int, seed: int) -> np.ndarray:
-    import gymnasium as gym
+    from genome.rollout.gym_problem import make_env
 
-    env = gym.make(env_id)
+    env = make_env(env_id, policy.env_kwargs)
     out = np.zeros(episodes)
     try:
         for e in range(episodes):

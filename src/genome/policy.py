@@ -18,11 +18,12 @@ class Policy:
     """``act(obs)`` maps one raw observation to an environment action (an ``int`` for a
     discrete action space, a float32 array for a box)."""
 
-    def __init__(self, network: BinaryNetwork, env_id: str | None = None):
+    def __init__(self, network: BinaryNetwork, env_id: str | None = None, env_kwargs: dict | None = None):
         if network.encoder is None:
             raise ModelFormatError("a policy needs a network with an encoder (this one has none)")
         self.network = network
         self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
 
     @property
     def encoder(self):
@@ -47,15 +48,16 @@ class Policy:
         return f"Policy({self.network!r}{env})"
 
 
-def run_env_id(run_dir: Path) -> str | None:
-    """The environment a run directory was trained on (from its config.toml)."""
+def run_env(run_dir: Path) -> tuple[str | None, dict]:
+    """The environment id and ``gymnasium.make`` kwargs a run was trained with (config.toml)."""
     cfg = run_dir / "config.toml"
     if not cfg.is_file():
-        return None
+        return None, {}
     try:
-        return tomllib.loads(cfg.read_text()).get("env", {}).get("id")
+        env = tomllib.loads(cfg.read_text()).get("env", {})
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{cfg}: cannot read the run's config ({exc})") from None
+    return env.get("id"), dict(env.get("kwargs", {}))
 
 
 def load_policy(path: str | os.PathLike) -> Policy:
@@ -65,7 +67,7 @@ def load_policy(path: str | os.PathLike) -> Policy:
         file = p / POLICY_FILE
         if not file.is_file():
             raise ConfigError(f"{p} is not a genome run directory (no {POLICY_FILE}; has the run finished?)")
-        return Policy(BinaryNetwork.load(file), run_env_id(p))
+        return Policy(BinaryNetwork.load(file), *run_env(p))
     if not p.exists():
         raise ConfigError(f"{p}: no such run directory or policy file")
     return Policy(BinaryNetwork.load(p), None)

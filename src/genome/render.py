@@ -31,10 +31,10 @@ def check_available() -> None:
 
 def episode_frames(policy: Policy, env_id: str, seed: int = 0, max_frames: int = 1000, every: int = 1) -> tuple[list[np.ndarray], float]:
     """RGB frames of one episode (every ``every``-th step) and its return."""
-    import gymnasium as gym
+    from genome.rollout.gym_problem import make_env
 
     check_available()
-    env = gym.make(env_id.removeprefix("genome/"), render_mode="rgb_array")
+    env = make_env(env_id.removeprefix("genome/"), dict(policy.env_kwargs, render_mode="rgb_array"))
     try:
         obs, _ = env.reset(seed=seed)
         frames, total, t = [env.render()], 0.0, 0

@@ -33,7 +33,10 @@ from genome.nets.binary import BinaryNetwork
 from genome.policies.binary_mlp import BinaryMLP
 from genome.policies.heads import ActionHead
 from genome.policy import POLICY_FILE, Policy
+from genome.encoders.auto import RunningStats, encoder_for_space, obs_dims, thermometer_from_stats, uses_running_stats
 from genome.rollout.executors import LocalExecutor
+from genome.rollout.gym_problem import GymProblem, GymSpec, episode_seed, make_env
+from genome.rollout.pool import ProcessExecutor
 from genome.rollout.problem import EpisodeRequest, EvalResult, NativeProblem, random_observations
 from genome.runlog import Progress, TensorBoardLog
 from genome.strategies import STRATEGIES, FixedMembers, Strategy
@@ -54,11 +57,20 @@ class Setup:
     """Everything a run is built from; a pure function of the config."""
 
     config: Config
-    env: NativeEnvSpec
-    family: BinaryMLP
+    env_id: str
+    native: NativeEnvSpec | None  #: None for a Gymnasium environment
     strategy: Strategy
-    problem: NativeProblem
+    problem: NativeProblem | GymProblem
     target: float | None
+    stats: RunningStats | None = None  #: running observation statistics (Gymnasium Box observations)
+
+    @property
+    def family(self) -> BinaryMLP:
+        return self.problem.family
+
+    @property
+    def running_edges(self) -> bool:
+        return self.stats is not None and self.config.policy.edges in ("auto", "running")
 
 
 # ------------------------------------------------------------------ building
@@ -66,14 +78,15 @@ def build_encoder(cfg: Config, env: NativeEnvSpec) -> Encoder:
     """The observation encoder; edges for unbounded dimensions (or all of them, with
     ``policy.edges = "samples"``) come from quantiles of random-policy observations."""
     pc = cfg.policy
-    if pc.encoder not in ENCODERS or pc.encoder == "rawbits":
-        raise ConfigError(f"policy.encoder must be thermometer, onehot or sign for {env.env_id}, got {pc.encoder!r}")
-    cls = ENCODERS[pc.encoder]
+    name = "thermometer" if pc.encoder == "auto" else pc.encoder
+    if name not in ENCODERS or name in ("rawbits", "image"):
+        raise ConfigError(f"policy.encoder must be auto, thermometer, onehot or sign for {env.env_id}, got {pc.encoder!r}")
+    cls = ENCODERS[name]
     samples = np.zeros((pc.encoder_samples, env.obs_size), dtype=np.float32)
     low = float(env.action_low[0]) if not env.discrete else 0.0
     high = float(env.action_high[0]) if not env.discrete else 0.0
     random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, pc.encoder_samples, samples)
-    if pc.edges == "samples":
+    if pc.edges in ("samples", "running"):
         return cls.from_samples(samples, pc.bits_per_dim)
     import gymnasium as gym
 
@@ -92,24 +105,74 @@ def build_head(cfg: Config, env: NativeEnvSpec) -> ActionHead:
     return ActionHead.for_space(space, pc.action_head, pc.action_bins, pc.action_scale or None, n_hidden=pc.hidden[-1] if pc.hidden else 0)
 
 
-def build(cfg: Config) -> Setup:
-    env = native_spec(cfg.env.id)
-    if env is None:
-        raise ConfigError(
-            f"env.id {cfg.env.id!r} is not a native environment; this version trains on "
-            "CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0 and Pendulum-v1"
-        )
-    if cfg.env.kwargs:
-        raise ConfigError(f"native environment {env.env_id} takes no env.kwargs, got {cfg.env.kwargs}")
-    family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, env), cfg.policy.bias_bits)
+def _strategy(cfg: Config, n_params: int) -> Strategy:
     sc = cfg.strategy
     if sc.name not in STRATEGIES:
         raise ConfigError(f"strategy.name must be one of {', '.join(STRATEGIES)}, got {sc.name!r}")
-    strategy = STRATEGIES[sc.name](
-        family.n_params, population=sc.population, lr=sc.lr, eps=sc.eps, theta_max=sc.theta_max, entropy=sc.entropy
-    )
+    return STRATEGIES[sc.name](n_params, population=sc.population, lr=sc.lr, eps=sc.eps, theta_max=sc.theta_max, entropy=sc.entropy)
+
+
+def build(cfg: Config) -> Setup:
+    env = native_spec(cfg.env.id)
+    if env is None or cfg.env.kwargs:
+        return build_gym(cfg)
+    family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, env), cfg.policy.bias_bits)
     problem = NativeProblem(env, family, cfg.run.seed, cfg.env.max_episode_steps or None)
-    return Setup(cfg, env, family, strategy, problem, cfg.target_value(env.reward_threshold))
+    return Setup(cfg, env.env_id, env, _strategy(cfg, family.n_params), problem, cfg.target_value(env.reward_threshold))
+
+
+def random_gym_observations(env, n: int, seed: int, max_episodes: int = 10_000) -> np.ndarray:
+    """``n`` finite observations of random-action episodes (reset seeds from the counter RNG).
+    An episode whose environment raises or goes non-finite is cut short, not fatal."""
+    out, errors = [], []
+    env.action_space.seed(seed)
+    for episode in range(max_episodes):
+        if len(out) >= n:
+            break
+        try:
+            obs, _ = env.reset(seed=episode_seed(seed, rng.ENCODER, 0, episode))
+            for _ in range(n):
+                x = np.asarray(obs, np.float64).reshape(-1)
+                if not np.all(np.isfinite(x)):
+                    break
+                out.append(x)
+                obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                if terminated or truncated or len(out) >= n:
+                    break
+        except Exception as exc:  # noqa: BLE001 - a misbehaving environment: keep what we have
+            errors.append(f"{type(exc).__name__}: {exc}")
+    if not out:
+        raise ConfigError(f"could not observe {env.spec.id if env.spec else 'the environment'} with random actions ({errors[0] if errors else 'no observations'})")
+    return np.array(out[:n])
+
+
+def build_gym(cfg: Config) -> Setup:
+    """Any Gymnasium id: the encoder follows the observation space, the head the action space."""
+    import gymnasium as gym
+
+    pc, ec = cfg.policy, cfg.env
+    try:
+        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None)
+    except ConfigError:
+        raise
+    except gym.error.DependencyNotInstalled as exc:
+        raise ConfigError(f"{ec.id} needs an extra dependency ({exc}); e.g. pip install 'genome[box2d]', 'genome[mujoco]' or 'genome[atari]'") from None
+    except Exception as exc:  # noqa: BLE001 - gymnasium.make can raise almost anything for bad ids/kwargs
+        raise ConfigError(f"cannot make environment {ec.id!r} with env.kwargs {ec.kwargs}: {type(exc).__name__}: {exc}") from None
+    try:
+        stats = None
+        if uses_running_stats(env.observation_space):
+            stats = RunningStats.empty(obs_dims(env.observation_space))
+            stats.add_samples(random_gym_observations(env, pc.encoder_samples, cfg.run.seed))
+        encoder = encoder_for_space(env.observation_space, pc, stats)
+        head = ActionHead.for_space(env.action_space, pc.action_head, pc.action_bins, pc.action_scale or None, n_hidden=pc.hidden[-1] if pc.hidden else 0)
+        threshold = env.spec.reward_threshold if env.spec is not None else None
+    finally:
+        env.close()
+    running = stats is not None and pc.edges in ("auto", "running")
+    spec = GymSpec(ec.id, dict(ec.kwargs), tuple(pc.hidden), head, pc.bias_bits, cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running)
+    problem = GymProblem(spec, encoder)
+    return Setup(cfg, ec.id, None, _strategy(cfg, problem.family.n_params), problem, cfg.target_value(threshold), stats)
 
 
 class Trainer:
@@ -136,7 +199,11 @@ class Trainer:
             check_available()
         self.setup = build(cfg)
         self.strategy = self.setup.strategy
-        self.executor = LocalExecutor(cfg.run.threads)
+        if self.setup.native is None and cfg.run.workers != 1:
+            self.executor = ProcessExecutor(cfg.run.workers, timeout=cfg.run.task_timeout)
+        else:
+            self.executor = LocalExecutor(cfg.run.threads)
+        self.failures = 0
         self.state = self.strategy.init(cfg.run.seed)
         self.frames = 0
         self.seconds_before = 0.0  # wall time of earlier sessions of this run
@@ -150,17 +217,21 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def _trainer_arrays(self) -> dict[str, np.ndarray]:
-        return {
+        arrays = {
             "frames": np.array(self.frames, dtype=np.int64),
             "seconds": np.array(self.seconds, dtype=np.float64),
             "best_mean": np.array(self.best_mean, dtype=np.float64),
             "best_genome": self.best_genome,
+            "failures": np.array(self.failures, dtype=np.int64),
         }
+        if self.setup.stats is not None:
+            arrays.update(self.setup.stats.arrays())
+        return arrays
 
     def save_checkpoint(self) -> Path | None:
         if self.run_dir is None:
             return None
-        meta = {"env": self.setup.env.env_id, "n_params": self.setup.family.n_params, "strategy": self.strategy.name}
+        meta = {"env": self.setup.env_id, "n_params": self.setup.family.n_params, "strategy": self.strategy.name}
         return checkpoint.save(self.run_dir, self.state.generation, self.strategy.state_to_arrays(self.state), self._trainer_arrays(), meta)
 
     def restore(self) -> Path:
@@ -174,6 +245,11 @@ class Trainer:
             self.seconds_before = float(trainer["seconds"])
             self.best_mean = float(trainer["best_mean"])
             self.best_genome = np.asarray(trainer["best_genome"], dtype=np.uint8)
+            self.failures = int(trainer.get("failures", 0))
+            if self.setup.stats is not None:
+                self.setup.stats = RunningStats.from_arrays(trainer)
+                if self.setup.running_edges:
+                    self.setup.problem.set_encoder(thermometer_from_stats(self.setup.stats, self.cfg.policy.bits_per_dim))
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"{path}: checkpoint is incomplete ({exc})") from None
         self.resumed_from = path
@@ -188,6 +264,18 @@ class Trainer:
         result = self.executor.evaluate(self.setup.problem, FixedMembers(genome), EpisodeRequest(episodes, purpose, generation))
         self.frames += result.total_frames
         return result
+
+    def _record_failures(self, generation: int, result: EvalResult) -> None:
+        if not result.failures:
+            return
+        if self.failures == 0:
+            m, reason = next(iter(result.failures.items()))
+            self.progress.message(f"gen {generation:5d}  member {m} failed: {reason} (it ranks last; the run goes on; see failures.jsonl)")
+        self.failures += len(result.failures)
+        if self.run_dir is not None:
+            with open(self.run_dir / "failures.jsonl", "a") as fh:
+                for m, reason in sorted(result.failures.items()):
+                    fh.write(json.dumps({"generation": generation, "member": m, "reason": reason}) + "\n")
 
     def _budget_left(self) -> str | None:
         run = self.cfg.run
@@ -211,6 +299,7 @@ class Trainer:
         result = self.executor.evaluate(self.setup.problem, members, request)
         self.frames += result.total_frames
         fitness = result.fitness
+        self._record_failures(gen, result)
         center = self.strategy.center(self.state)
         state, metrics = self.strategy.tell(self.state, members, fitness)
 
@@ -237,6 +326,11 @@ class Trainer:
                 passed = (center, test)
         row["perf/frames"] = self.frames
         row["perf/frames_per_s"] = (self.frames - frames_before) / max(time.perf_counter() - t_gen, 1e-9)
+        row["fitness/failures"] = len(result.failures)
+        if self.setup.running_edges and result.obs_sum is not None:
+            # the next generation's encoder: edges from all observations seen so far
+            self.setup.stats.add(result.obs_count.sum(), result.obs_sum.sum(axis=0), result.obs_sumsq.sum(axis=0))
+            self.setup.problem.set_encoder(thermometer_from_stats(self.setup.stats, cfg.policy.bits_per_dim))
         self.state = state  # the generation is complete only now
         return row, passed
 
@@ -277,8 +371,8 @@ class Trainer:
     def _render(self, generation: int) -> None:
         from genome.render import render_policy
 
-        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env.env_id)
-        render_policy(policy, self.setup.env.env_id, self.run_dir / "videos" / f"gen-{generation:06d}.gif", seed=generation)
+        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env_id)
+        render_policy(policy, self.setup.env_id, self.run_dir / "videos" / f"gen-{generation:06d}.gif", seed=generation)
 
     def _finish(self, solved: bool, stop_reason: str, final) -> TrainResult:
         run = self.cfg.run
@@ -294,7 +388,8 @@ class Trainer:
         summary = {
             "solved": solved,
             "stop_reason": stop_reason,
-            "env": self.setup.env.env_id,
+            "env": self.setup.env_id,
+            "failures": self.failures,
             "config": self.label,
             "seed": run.seed,
             "target": self.setup.target,
@@ -317,6 +412,9 @@ class Trainer:
 
     def close(self) -> None:
         self.progress.close()
+        self.executor.close()
+        if isinstance(self.setup.problem, GymProblem):
+            self.setup.problem.close()
         if self._tb is not None:
             self._tb.close()
             self._tb = None

@@ -127,5 +127,5 @@ def test_bad_edges_and_bounds():
 
 
 def test_registries_are_consistent():
-    assert set(ENCODERS) == {"thermometer", "onehot", "sign", "rawbits"}
+    assert set(ENCODERS) == {"thermometer", "onehot", "sign", "rawbits", "image"}
     assert all(ENCODER_KINDS[cls.kind] is cls for cls in ENCODERS.values())

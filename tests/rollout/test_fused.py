@@ -29,15 +29,15 @@ def python_episode(setup, genome_bits, key):
     """One episode driven from Python: policy.act(obs) on the genome/<id> Gymnasium env,
     started from the same counter-based uniforms as the fused kernel."""
     policy = setup.family.decode(genome_bits)
-    env = gym.make(f"genome/{setup.env.env_id}").unwrapped
+    env = gym.make(f"genome/{setup.native.env_id}").unwrapped
     env.reset(seed=0)
-    env_reset(setup.env.kernel, env._state, rng.uniforms(np.uint64(key), MAX_UNIFORMS))
+    env_reset(setup.native.kernel, env._state, rng.uniforms(np.uint64(key), MAX_UNIFORMS))
     obs = env._obs.copy()
     from genome.envs.native import env_observe
 
-    env_observe(setup.env.kernel, env._state, obs)
+    env_observe(setup.native.kernel, env._state, obs)
     total, steps = 0.0, 0
-    for _ in range(setup.env.max_episode_steps):
+    for _ in range(setup.native.max_episode_steps):
         obs, reward, terminated, _, _ = env.step(policy.act_obs(obs))
         total += reward
         steps += 1

@@ -5,6 +5,7 @@
 ``onehot``         ``n`` bits per dimension, one set bit: the bucket of ``x``
 ``sign``           1 bit per dimension, ``x >= center``
 ``rawbits``        8 bits per byte of a ``uint8`` observation
+``image``          grayscale, block-averaged to ``h x w``, thresholded: 1 bit per cell
 =================  ==========================================================
 
 Edges come from the observation space's finite bounds (``from_space``), or from
@@ -14,12 +15,13 @@ observed statistics (``from_samples``: quantiles), or are given explicitly.
 from __future__ import annotations
 
 from genome.encoders.base import Encoder
+from genome.encoders.image import ImageEncoder
 from genome.encoders.interval import OneHotEncoder, SignEncoder, ThermometerEncoder
 from genome.encoders.raw import RawBitsEncoder
 
 #: File-format code -> encoder class.
 ENCODER_KINDS: dict[int, type[Encoder]] = {
-    cls.kind: cls for cls in (ThermometerEncoder, OneHotEncoder, SignEncoder, RawBitsEncoder)
+    cls.kind: cls for cls in (ThermometerEncoder, OneHotEncoder, SignEncoder, RawBitsEncoder, ImageEncoder)
 }
 #: Config name -> encoder class.
 ENCODERS: dict[str, type[Encoder]] = {cls.name: cls for cls in ENCODER_KINDS.values()}
@@ -28,6 +30,7 @@ __all__ = [
     "ENCODERS",
     "ENCODER_KINDS",
     "Encoder",
+    "ImageEncoder",
     "OneHotEncoder",
     "RawBitsEncoder",
     "SignEncoder",

@@ -147,3 +147,13 @@ def forward_population_parallel(weights, thresholds, sizes, w_offsets, t_offsets
     """:func:`forward_population` with members spread over numba's threads."""
     for m in prange(x.shape[0]):
         _population_member(m, weights, thresholds, sizes, w_offsets, t_offsets, x, out)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def forward_indexed(weights, thresholds, sizes, w_offsets, t_offsets, members, x, out):
+    """Row ``r`` of the packed inputs ``x`` goes through member ``members[r]`` of the
+    population ``weights``/``thresholds`` (environment slots -> their member's network)."""
+    scratch = np.empty(2 * max_words(sizes), dtype=np.uint64)
+    for r in range(x.shape[0]):
+        m = members[r]
+        forward_one(weights[m], thresholds[m], sizes, w_offsets, t_offsets, x[r], scratch, out[r])

@@ -8,7 +8,7 @@ evaluated anywhere, in any split, and retried, with the same numbers (design.md 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -32,12 +32,17 @@ class EpisodeRequest:
 
 @dataclass
 class EvalResult:
-    returns: np.ndarray  #: (members, episodes) float64
+    returns: np.ndarray  #: (members, episodes) float64; NaN for a failed member
     frames: np.ndarray  #: (members, episodes) int64
+    failures: dict[int, str] = field(default_factory=dict)  #: member row -> reason
+    #: per-member observation statistics (count, sum, sum of squares), when gathered
+    obs_count: np.ndarray | None = None
+    obs_sum: np.ndarray | None = None
+    obs_sumsq: np.ndarray | None = None
 
     @property
     def fitness(self) -> np.ndarray:
-        """Mean return per member."""
+        """Mean return per member (NaN for failed members: they rank last)."""
         return self.returns.mean(axis=1)
 
     @property
@@ -46,7 +51,19 @@ class EvalResult:
 
     @staticmethod
     def concatenate(parts: list["EvalResult"]) -> "EvalResult":
-        return EvalResult(np.concatenate([p.returns for p in parts]), np.concatenate([p.frames for p in parts]))
+        failures, offset = {}, 0
+        for p in parts:
+            failures.update({offset + k: v for k, v in p.failures.items()})
+            offset += p.returns.shape[0]
+        stats = all(p.obs_sum is not None for p in parts)
+        return EvalResult(
+            np.concatenate([p.returns for p in parts]),
+            np.concatenate([p.frames for p in parts]),
+            failures,
+            np.concatenate([p.obs_count for p in parts]) if all(p.obs_count is not None for p in parts) else None,
+            np.concatenate([p.obs_sum for p in parts]) if stats else None,
+            np.concatenate([p.obs_sumsq for p in parts]) if stats else None,
+        )
 
 
 class NativeProblem:

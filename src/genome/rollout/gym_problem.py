@@ -1,0 +1,203 @@
+"""Any Gymnasium environment: members evaluated in a loop over real ``gymnasium.Env``s.
+
+Each worker keeps ``slots`` environments. A slot runs one (member, episode) task at a
+time and takes the next when its episode ends; at every step the observations of all
+busy slots are encoded together and go through the population kernel in one call
+(``forward_indexed``: slot -> its member's network). Per-slot stepping (rather than
+``SyncVectorEnv``) is what lets one member fail alone: an environment that raises,
+returns a NaN/inf observation or reward, or runs past ``step_limit`` steps fails that
+member with a recorded reason (fitness NaN: it ranks last), never the run.
+
+Episode ``e`` of member ``m`` resets with a seed drawn from ``(seed, purpose, generation,
+e)`` (common start states) or ``(..., m * episodes + e)``; the same members give the same
+numbers whichever worker runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from genome.encoders.base import Encoder
+from genome.nets.kernels import forward_indexed
+from genome.policies.binary_mlp import BinaryMLP
+from genome.policies.heads import ARGMAX, ActionHead, continuous_action
+from genome.rng import make_key, random_u64
+from genome.rollout.problem import EpisodeRequest, EvalResult
+
+
+def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):
+    """``gymnasium.make`` with ALE environments registered on demand."""
+    import gymnasium as gym
+
+    if env_id.startswith("ALE/"):
+        try:
+            import ale_py
+
+            gym.register_envs(ale_py)
+        except ImportError:
+            from genome.errors import ConfigError
+
+            raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
+    if max_episode_steps:
+        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
+    return gym.make(env_id, **kwargs)
+
+
+@dataclass(frozen=True)
+class GymSpec:
+    """The static part of a Gymnasium problem: small and picklable, built once per worker."""
+
+    env_id: str
+    env_kwargs: dict = field(default_factory=dict)
+    hidden: tuple = (64,)
+    head: ActionHead | None = None
+    bias_bits: int = 8
+    seed: int = 0
+    max_episode_steps: int = 0
+    step_limit: int = 100_000
+    slots: int = 16
+    obs_stats: bool = False
+
+
+@njit(cache=True, nogil=True)
+def _episode_seed(seed, purpose, generation, episode_id):
+    return random_u64(make_key(seed, purpose, generation, episode_id), 0) >> np.uint64(33)
+
+
+def episode_seed(seed: int, purpose: int, generation: int, episode_id: int) -> int:
+    """The ``reset(seed=...)`` of an episode: 31 bits of its counter-based stream."""
+    return int(_episode_seed(seed, purpose, generation, episode_id))
+
+
+class GymProblem:
+    def __init__(self, spec: GymSpec, encoder: Encoder):
+        self.spec = spec
+        self.family = BinaryMLP(encoder, spec.hidden, spec.head, spec.bias_bits)
+        self._envs: list = []
+        self.seed = spec.seed
+
+    def set_encoder(self, encoder: Encoder) -> None:
+        if encoder != self.family.encoder:
+            self.family = BinaryMLP(encoder, self.spec.hidden, self.spec.head, self.spec.bias_bits)
+
+    def _env(self, slot: int):
+        while len(self._envs) <= slot:
+            self._envs.append(make_env(self.spec.env_id, self.spec.env_kwargs, self.spec.max_episode_steps or None))
+        return self._envs[slot]
+
+    def close(self) -> None:
+        for env in self._envs:
+            env.close()
+        self._envs = []
+
+    def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
+        weights, thresholds = self.family.decode_arrays(genomes)
+        return self.evaluate_arrays(weights, thresholds, member_offset, request)
+
+    def evaluate_arrays(self, weights, thresholds, member_offset: int, request: EpisodeRequest) -> EvalResult:
+        spec, fam = self.spec, self.family
+        enc, head, lay = fam.encoder, fam.head, fam.layout
+        n, episodes = weights.shape[0], request.episodes
+        returns = np.zeros((n, episodes))
+        frames = np.zeros((n, episodes), dtype=np.int64)
+        failures: dict[int, str] = {}
+        dims = enc.n_inputs
+        obs_count = np.zeros(n)
+        obs_sum = np.zeros((n, dims)) if spec.obs_stats else None
+        obs_sumsq = np.zeros((n, dims)) if spec.obs_stats else None
+        n_tasks = n * episodes
+        slots = min(spec.slots, n_tasks)
+        slot_task = np.full(slots, -1, dtype=np.int64)
+        slot_steps = np.zeros(slots, dtype=np.int64)
+        slot_return = np.zeros(slots)
+        obs = np.zeros((slots, dims), dtype=np.float64 if enc.name != "rawbits" and enc.name != "image" else np.uint8)
+        next_task = 0
+
+        def fail(m: int, reason: str) -> None:
+            failures.setdefault(m, reason)
+
+        def observe(slot: int, o) -> bool:
+            arr = np.asarray(o).reshape(-1)
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+                return False
+            obs[slot] = arr
+            m = slot_task[slot] // episodes
+            obs_count[m] += 1
+            if obs_sum is not None:
+                x = arr.astype(np.float64)
+                obs_sum[m] += x
+                obs_sumsq[m] += x * x
+            return True
+
+        def start(slot: int) -> None:
+            nonlocal next_task
+            while next_task < n_tasks:
+                task = next_task
+                next_task += 1
+                m, e = divmod(task, episodes)
+                if m in failures:
+                    continue
+                episode_id = e if request.common_starts else (member_offset + m) * episodes + e
+                slot_task[slot], slot_steps[slot], slot_return[slot] = task, 0, 0.0
+                try:
+                    o, _ = self._env(slot).reset(seed=episode_seed(self.seed, request.purpose, request.generation, episode_id))
+                except Exception as exc:  # noqa: BLE001 - any environment error fails the member only
+                    fail(m, f"reset raised {type(exc).__name__}: {exc}")
+                    continue
+                if not observe(slot, o):
+                    fail(m, "reset returned a non-finite observation")
+                    continue
+                return
+            slot_task[slot] = -1
+
+        for s in range(slots):
+            start(s)
+        action_buf = np.zeros(max(head.action_dim, 1), dtype=np.float32)
+        kind, bins, low, high, scale = head.arrays()
+        while True:
+            busy = np.flatnonzero(slot_task >= 0)
+            if busy.size == 0:
+                break
+            members = slot_task[busy] // episodes
+            x = enc.encode(obs[busy]).reshape(busy.size, -1)
+            scores = np.empty((busy.size, lay.sizes[-1]), dtype=np.int32)
+            forward_indexed(weights, thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, members.astype(np.int64), np.ascontiguousarray(x), scores)
+            for i, s in enumerate(busy):
+                m, e = divmod(int(slot_task[s]), episodes)
+                if m in failures:  # failed in another slot meanwhile
+                    start(s)
+                    continue
+                if kind == ARGMAX:
+                    action = int(np.argmax(scores[i]))
+                else:
+                    continuous_action(scores[i], kind, bins, low, high, scale, action_buf)
+                    action = action_buf.copy()
+                try:
+                    o, r, terminated, truncated, _ = self._env(s).step(action)
+                except Exception as exc:  # noqa: BLE001
+                    fail(m, f"step raised {type(exc).__name__}: {exc}")
+                    start(s)
+                    continue
+                slot_steps[s] += 1
+                frames[m, e] += 1
+                r = float(r)
+                if not np.isfinite(r):
+                    fail(m, f"non-finite reward {r} at step {slot_steps[s]}")
+                    start(s)
+                    continue
+                slot_return[s] += r
+                if terminated or truncated:
+                    returns[m, e] = slot_return[s]
+                    start(s)
+                elif slot_steps[s] >= spec.step_limit:
+                    fail(m, f"episode did not end within the step limit of {spec.step_limit} steps")
+                    start(s)
+                elif not observe(s, o):
+                    fail(m, f"non-finite observation at step {slot_steps[s]}")
+                    start(s)
+        for m in failures:
+            returns[m] = np.nan
+        return EvalResult(returns, frames, failures, obs_count, obs_sum, obs_sumsq)

@@ -1,0 +1,188 @@
+"""A pool of worker processes for environments that hold the GIL (Box2D, MuJoCo, ALE).
+
+Workers are started with ``spawn`` (forking a process that already runs numba's thread
+pool is unsafe) and talk to the trainer over one pipe each. A task is ``(problem spec,
+encoder, members, start, stop, request)``; the worker regenerates members ``[start, stop)``
+itself from the members' description (distribution parameters, seed, generation), so
+genomes never travel, and returns returns, frames, failures and observation statistics.
+
+* A worker that dies (segfault, ``os._exit``, OOM kill) is replaced and its task is run
+  again, up to ``retries`` times; because a task is a pure function of its inputs, the
+  retry gives the numbers the first attempt would have.
+* A task that runs longer than ``timeout`` seconds (an environment that hangs inside
+  ``step``) has its worker killed and replaced, and its members fail with the reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import traceback
+from multiprocessing.connection import wait
+
+import numpy as np
+
+from genome.rollout.problem import EpisodeRequest, EvalResult
+from genome.strategies.base import Members
+
+
+class WorkerError(RuntimeError):
+    """An unexpected exception inside a worker (environment errors never get here: they fail
+    their member inside the worker)."""
+
+
+def _worker_main(conn) -> None:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from genome.rollout.gym_problem import GymProblem
+
+    problems: dict = {}
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            for p in problems.values():
+                p.close()
+            return
+        spec, encoder, members, start, stop, request = msg
+        try:
+            key = repr(spec)
+            problem = problems.get(key)
+            if problem is None:
+                problem = problems[key] = GymProblem(spec, encoder)
+            problem.set_encoder(encoder)
+            result = problem.evaluate(members.genomes(start, stop), start, request)
+        except Exception:  # noqa: BLE001 - a bug, not an environment failure: report it to the trainer
+            conn.send(WorkerError(traceback.format_exc()))
+            continue
+        conn.send(result)
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        # parallelism comes from processes: each worker's numba runs one thread (the child
+        # reads this before it first imports numba)
+        before = os.environ.get("NUMBA_NUM_THREADS")
+        os.environ["NUMBA_NUM_THREADS"] = "1"
+        try:
+            self.process.start()
+        finally:
+            if before is None:
+                os.environ.pop("NUMBA_NUM_THREADS", None)
+            else:
+                os.environ["NUMBA_NUM_THREADS"] = before
+        child.close()
+        self.task: tuple | None = None
+        self.started = 0.0
+        self.attempts = 0
+
+    def send(self, task, attempts: int) -> None:
+        self.task, self.started, self.attempts = task, time.monotonic(), attempts
+        self.conn.send(task[1])
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class ProcessExecutor:
+    """Evaluates members of a :class:`GymProblem` on ``workers`` processes."""
+
+    def __init__(self, workers: int = 0, timeout: float = 600.0, retries: int = 2, chunks_per_worker: int = 2):
+        self.n_workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.chunks_per_worker = chunks_per_worker
+        self._ctx = mp.get_context("spawn")
+        self._workers: list[_Worker] = []
+        self.restarts = 0
+
+    def _ensure(self) -> None:
+        self._workers = [w for w in self._workers if w.process.is_alive()]
+        while len(self._workers) < self.n_workers:
+            self._workers.append(_Worker(self._ctx))
+
+    def evaluate(self, problem, members: Members, request: EpisodeRequest) -> EvalResult:
+        n = members.count
+        n_chunks = min(n, self.n_workers * self.chunks_per_worker)
+        bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+        pending = [(i, (problem.spec, problem.family.encoder, members, int(a), int(b), request)) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a]
+        pending = [(i, msg, 0) for i, msg in pending]
+        results: dict[int, EvalResult] = {}
+        self._ensure()
+        idle = list(self._workers)
+        busy: list[_Worker] = []
+        while pending or busy:
+            while pending and idle:
+                i, msg, attempts = pending.pop(0)
+                w = idle.pop()
+                w.send((i, msg), attempts)
+                busy.append(w)
+            ready = wait([w.conn for w in busy], timeout=1.0)
+            now = time.monotonic()
+            for w in list(busy):
+                i, msg = w.task
+                died = False
+                if w.conn in ready:
+                    try:
+                        reply = w.conn.recv()
+                    except (EOFError, OSError):
+                        reply, died = None, True  # the pipe closed: the worker died
+                    if isinstance(reply, WorkerError):
+                        raise WorkerError(f"evaluation failed in a worker process:\n{reply}")
+                    if reply is not None:
+                        results[i] = reply
+                        busy.remove(w)
+                        idle.append(w)
+                        continue
+                elif not w.process.is_alive():
+                    died = True
+                elif now - w.started < self.timeout:
+                    continue
+                busy.remove(w)
+                timed_out = not died
+                w.kill()
+                exitcode = w.process.exitcode
+                self._workers.remove(w)
+                self.restarts += 1
+                replacement = _Worker(self._ctx)
+                self._workers.append(replacement)
+                idle.append(replacement)
+                start, stop = msg[3], msg[4]
+                dims = problem.family.encoder.n_inputs if problem.spec.obs_stats else 0
+                if timed_out:
+                    results[i] = _failed(stop - start, request.episodes, f"evaluation timed out after {self.timeout:g} s", dims)
+                elif w.attempts < self.retries:
+                    pending.insert(0, (i, msg, w.attempts + 1))
+                else:
+                    results[i] = _failed(stop - start, request.episodes, f"worker process died (exit code {exitcode}) {w.attempts + 1} times", dims)
+        return EvalResult.concatenate([results[i] for i in sorted(results)])
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                w.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for w in self._workers:
+            w.process.join(5)
+            if w.process.is_alive():
+                w.process.kill()
+        self._workers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _failed(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
+    """Every member of a chunk failed; zero observation statistics when they are gathered."""
+    stats = (np.zeros((n, dims)), np.zeros((n, dims))) if dims else (None, None)
+    return EvalResult(np.full((n, episodes), np.nan), np.zeros((n, episodes), dtype=np.int64), {m: reason for m in range(n)}, np.zeros(n), *stats)

@@ -1,0 +1,50 @@
+"""A Gymnasium environment that misbehaves on purpose, for the robustness tests.
+
+``mode`` picks the failure; it strikes episodes whose reset seed is divisible by 3, at
+step 3 ("hang" and "exit" only inside worker processes, so the test process survives). ``gymnasium.make("tests.rollout.flaky_env:Flaky-v0", mode=...)`` imports this
+module first, so worker processes can make it too.
+"""
+
+import multiprocessing
+import os
+import time
+
+import gymnasium as gym
+import numpy as np
+
+
+class FlakyEnv(gym.Env):
+    def __init__(self, mode: str = "none", marker: str = ""):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.mode, self.marker = mode, marker
+        self.t, self.bad = 0, False
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.bad = seed is not None and seed % 3 == 0
+        self.x = self.np_random.normal(size=2).astype(np.float32)
+        return self.x, {}
+
+    def step(self, action):
+        in_worker = multiprocessing.current_process().name != "MainProcess"
+        self.t += 1
+        obs, reward = (self.x + 0.1 * self.t).astype(np.float32), float(action) + 0.5 * self.x[0]
+        if self.bad and self.t == 3:
+            if self.mode == "raise":
+                raise RuntimeError("simulated crash in step")
+            if self.mode == "nan_reward":
+                reward = float("nan")
+            if self.mode == "nan_obs":
+                obs = np.array([np.nan, 0], np.float32)
+            if self.mode == "hang" and in_worker:
+                time.sleep(3600)
+        if self.mode == "exit" and in_worker and self.t == 2 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(3)  # the worker process dies, once
+        endless = self.mode == "endless" and self.bad
+        return obs, reward, self.t >= 20 and not endless, False, {}
+
+
+gym.register("Flaky-v0", entry_point=FlakyEnv)
