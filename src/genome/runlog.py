@@ -47,12 +47,16 @@ class TensorBoardLog:
         self.writer.close()
 
 
+def _rate(per_s: float) -> str:
+    return f"{per_s / 1e6:.1f}M" if per_s >= 1e6 else f"{per_s / 1e3:.0f}k"
+
+
 def _line(row: dict) -> str:
     return (
         f"gen {row['generation']:5d}  frames {row['perf/frames'] / 1e6:8.2f}M  "
         f"members mean {row['fitness/mean']:9.2f} max {row['fitness/max']:9.2f}  "
         f"center {row['center/return']:9.2f} (beats {100 * row['center/rank']:3.0f}%)  "
-        f"{row['perf/frames_per_s'] / 1e6:6.1f}M frames/s"
+        f"{_rate(row['perf/frames_per_s']):>6s} frames/s"
     )
 
 
@@ -99,7 +103,7 @@ class Progress:
             completed = done[self.budget[0]] if self.budget else row["generation"] + 1
             stats = (
                 f"mean {row['fitness/mean']:.1f}  best {row['fitness/max']:.1f}  center {row['center/return']:.1f}  "
-                f"{row['perf/frames_per_s'] / 1e6:.1f}M frames/s"
+                f"{_rate(row['perf/frames_per_s'])} frames/s"
             )
             self._bar.update(self._task, completed=completed, gen=row["generation"], stats=stats)
 

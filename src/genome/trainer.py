@@ -260,10 +260,9 @@ class Trainer:
     def seconds(self) -> float:
         return self.seconds_before + time.perf_counter() - self._t0
 
-    def _evaluate(self, genome: np.ndarray, episodes: int, purpose: int, generation: int) -> EvalResult:
-        result = self.executor.evaluate(self.setup.problem, FixedMembers(genome), EpisodeRequest(episodes, purpose, generation))
-        self.frames += result.total_frames
-        return result
+    def _run(self, genome: np.ndarray, episodes: int, purpose: int, generation: int) -> EvalResult:
+        """Episodes of one genome (frames are the caller's to count)."""
+        return self.executor.evaluate(self.setup.problem, FixedMembers(genome), EpisodeRequest(episodes, purpose, generation))
 
     def _record_failures(self, generation: int, result: EvalResult) -> None:
         if not result.failures:
@@ -287,32 +286,32 @@ class Trainer:
             return "max_seconds"
         return None
 
-    def generation(self) -> tuple[dict, np.ndarray | None]:
+    def generation(self) -> tuple[dict, tuple | None]:
         """One generation; returns the logged row and, if the center passed the stopping
-        test, its genome and test result."""
+        test, ``(genome, test result)``. The trainer's counters, statistics and the strategy
+        state change together at the end, so an interrupt never leaves half a generation in
+        a checkpoint."""
         cfg, run = self.cfg, self.cfg.run
         gen = self.state.generation
         t_gen = time.perf_counter()
-        frames_before = self.frames
         members = self.strategy.ask(self.state)
         request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts)
         result = self.executor.evaluate(self.setup.problem, members, request)
-        self.frames += result.total_frames
+        frames = result.total_frames
         fitness = result.fitness
-        self._record_failures(gen, result)
         center = self.strategy.center(self.state)
         state, metrics = self.strategy.tell(self.state, members, fitness)
 
-        check = self._evaluate(center, run.center_episodes, rng.CENTER, gen)
+        check = self._run(center, run.center_episodes, rng.CENTER, gen)
+        frames += check.total_frames
         center_mean = float(check.returns.mean())
-        if center_mean > self.best_mean:
-            self.best_mean, self.best_genome = center_mean, center
+        finite = fitness[np.isfinite(fitness)]
         row = {
             "generation": gen,
-            "seconds": self.seconds,
-            "fitness/mean": float(np.nanmean(fitness)),
-            "fitness/max": float(np.nanmax(fitness)),
-            "fitness/min": float(np.nanmin(fitness)),
+            "fitness/mean": float(finite.mean()) if finite.size else float("nan"),
+            "fitness/max": float(finite.max()) if finite.size else float("nan"),
+            "fitness/min": float(finite.min()) if finite.size else float("nan"),
+            "fitness/failures": len(result.failures),
             "center/return": center_mean,
             "center/rank": float(np.mean(fitness < center_mean)),
             **metrics,
@@ -320,18 +319,29 @@ class Trainer:
         passed = None
         target = self.setup.target
         if target is not None and center_mean >= target:
-            test = self._evaluate(center, run.eval_episodes, rng.EVAL, gen)
+            test = self._run(center, run.eval_episodes, rng.EVAL, gen)
+            frames += test.total_frames
             row["eval/return_mean"] = float(test.returns.mean())
             if row["eval/return_mean"] >= target:
                 passed = (center, test)
-        row["perf/frames"] = self.frames
-        row["perf/frames_per_s"] = (self.frames - frames_before) / max(time.perf_counter() - t_gen, 1e-9)
-        row["fitness/failures"] = len(result.failures)
+        stats = self.setup.stats
         if self.setup.running_edges and result.obs_sum is not None:
             # the next generation's encoder: edges from all observations seen so far
-            self.setup.stats.add(result.obs_count.sum(), result.obs_sum.sum(axis=0), result.obs_sumsq.sum(axis=0))
-            self.setup.problem.set_encoder(thermometer_from_stats(self.setup.stats, cfg.policy.bits_per_dim))
-        self.state = state  # the generation is complete only now
+            stats = RunningStats(stats.count, stats.total.copy(), stats.total_sq.copy())
+            stats.add(result.obs_count.sum(), result.obs_sum.sum(axis=0), result.obs_sumsq.sum(axis=0))
+
+        # commit the generation
+        self._record_failures(gen, result)
+        self.frames += frames
+        if center_mean > self.best_mean:
+            self.best_mean, self.best_genome = center_mean, center
+        if stats is not self.setup.stats:
+            self.setup.stats = stats
+            self.setup.problem.set_encoder(thermometer_from_stats(stats, cfg.policy.bits_per_dim))
+        self.state = state
+        row["seconds"] = self.seconds
+        row["perf/frames"] = self.frames
+        row["perf/frames_per_s"] = frames / max(time.perf_counter() - t_gen, 1e-9)
         return row, passed
 
     # -------------------------------------------------------------------- run
@@ -379,7 +389,8 @@ class Trainer:
         if final is None:
             # no stop on the target: keep the better of the final center and the best checked one
             candidates = [self.strategy.center(self.state), self.best_genome]
-            tests = [self._evaluate(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
+            tests = [self._run(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
+            self.frames += sum(t.total_frames for t in tests)
             pick = int(np.argmax([t.returns.mean() for t in tests]))
             final = (candidates[pick], tests[pick])
         genome_bits, test = final

@@ -48,3 +48,26 @@ class FlakyEnv(gym.Env):
 
 
 gym.register("Flaky-v0", entry_point=FlakyEnv)
+
+
+class BitsEnv(gym.Env):
+    """MultiBinary(6) observations: reward 1 when the action equals the first bit."""
+
+    def __init__(self):
+        self.observation_space = gym.spaces.MultiBinary(6)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.obs = self.np_random.integers(0, 2, 6).astype(np.int8)
+        return self.obs, {}
+
+    def step(self, action):
+        self.t += 1
+        reward = float(action == self.obs[0])
+        self.obs = self.np_random.integers(0, 2, 6).astype(np.int8)
+        return self.obs, reward, False, self.t >= 10, {}
+
+
+gym.register("Bits-v0", entry_point=BitsEnv)

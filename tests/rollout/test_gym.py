@@ -148,3 +148,24 @@ def test_bad_environment_input_is_a_config_error():
         build(Config(env=EnvConfig(id="LunarLander-v3", kwargs={"no_such_kwarg": 1})))
     with pytest.raises(genome.ConfigError, match="unsupported observation space"):
         build(Config(env=EnvConfig(id="Blackjack-v1")))
+
+
+def test_discrete_observations_are_one_hot(tmp_path):
+    setup = build(Config(env=EnvConfig(id="FrozenLake-v1"), policy=PolicyConfig(hidden=[8])))
+    enc = setup.family.encoder
+    assert enc.name == "onehot" and enc.n_bits == 16
+    assert enc.encode_bits([5]).tolist() == [1 if i == 5 else 0 for i in range(16)]
+    r = tiny("FrozenLake-v1", run={"workers": 1})
+    assert r.summary["generations"] == 2
+
+
+def test_multibinary_observations_are_the_bits():
+    setup = build(Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8])))
+    enc = setup.family.encoder
+    assert enc.name == "sign" and enc.n_bits == 6
+    assert enc.encode_bits(np.array([1, 0, 1, 1, 0, 0], np.int8)).tolist() == [1, 0, 1, 1, 0, 0]
+    result = genome.train(
+        Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8]),
+               strategy=StrategyConfig(population=32), run=RunConfig(generations=15, target="none", eval_episodes=20, workers=1))
+    )
+    assert result.summary["eval_mean"] >= 9.0  # learned to copy the first bit (10 steps per episode)
