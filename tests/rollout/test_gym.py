@@ -165,7 +165,7 @@ def test_multibinary_observations_are_the_bits():
     assert enc.name == "sign" and enc.n_bits == 6
     assert enc.encode_bits(np.array([1, 0, 1, 1, 0, 0], np.int8)).tolist() == [1, 0, 1, 1, 0, 0]
     result = genome.train(
-        Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8]),
-               strategy=StrategyConfig(population=32), run=RunConfig(generations=15, target="none", eval_episodes=20, workers=1))
+        Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8], bias_bits=2),
+               strategy=StrategyConfig(population=32), run=RunConfig(generations=25, target="none", eval_episodes=20, workers=1))
     )
     assert result.summary["eval_mean"] >= 9.0  # learned to copy the first bit (10 steps per episode)
