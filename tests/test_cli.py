@@ -100,3 +100,10 @@ def test_presets_and_help(capsys):
         assert name in out
     proc = genome_cli("train", "--help")
     assert proc.returncode == 0 and "--set" in proc.stdout and "strategy.lr" in proc.stdout
+
+
+def test_a_failed_setup_leaves_no_run_directory_behind(tmp_path):
+    proc = genome_cli("train", "LunarLander-v3", "--out", str(tmp_path), "--name", "bad", "--env-kwargs", '{"no_such_kwarg": 1}')
+    assert_one_line_error(proc, "cannot make environment")
+    assert not (tmp_path / "bad").exists()  # so the same --name works on the next try
+    assert_one_line_error(genome_cli("train", "cartpole", "--env-kwargs", "[1, 2]", "--out", str(tmp_path)), "--env-kwargs must be a JSON object")

@@ -128,6 +128,7 @@ _RESUME_FORBIDDEN = ("config", "set", "seed", "target", "name", "overwrite", "en
 
 
 def cmd_train(args) -> int:
+    import shutil
     from pathlib import Path
 
     from genome import config as config_mod
@@ -183,23 +184,29 @@ def cmd_train(args) -> int:
         run_dir = None
 
     progress = Progress(Progress.auto_mode(args.quiet), every=cfg.run.log_every, generations=cfg.run.generations, max_frames=cfg.run.max_frames, max_seconds=cfg.run.max_seconds)
+    created = None  # a run directory this command made (removed again if training never starts)
+    started = False
     try:
         if run_dir is None:
-            run_dir = rundir.prepare(args.out, args.name or rundir.default_name(label), args.overwrite)
+            run_dir = created = rundir.prepare(args.out, args.name or rundir.default_name(label), args.overwrite)
         trainer = Trainer(cfg, label=label, run_dir=run_dir, progress=progress, render_every=cfg.run.render_every)
         if args.resume:
             path = trainer.restore()
             progress.message(f"resuming {run_dir} from {path.name} (generation {trainer.state.generation})")
         rundir.write_config(run_dir, cfg)
+        started = True
         result = trainer.run()
-    except KeyboardInterrupt:
+    except BaseException as exc:
         progress.close()
-        where = f"; continue with: genome train --resume {run_dir}" if run_dir is not None and "trainer" in locals() else ""
-        print(f"genome train: interrupted, checkpoint saved{where}", file=sys.stderr)
+        if created is not None and not started:
+            shutil.rmtree(created, ignore_errors=True)
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
+        if started:
+            print(f"genome train: interrupted, checkpoint saved; continue with: genome train --resume {run_dir}", file=sys.stderr)
+        else:
+            print("genome train: interrupted before training started; nothing was saved", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BaseException:
-        progress.close()
-        raise
     s = result.summary
     status = "solved" if s["solved"] else f"stopped ({s['stop_reason']})"
     print(
