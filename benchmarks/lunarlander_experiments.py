@@ -39,6 +39,7 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "population-512": ("population 512 instead of 256", ["strategy.population=512"]),
     "theta-max-2": ("logit bound 2 (probabilities in [0.12, 0.88]) instead of 3", ["strategy.theta_max=2.0"]),
     "entropy-0.05": ("natural-gradient entropy bonus 0.05 (logits pulled toward 0)", ["strategy.entropy=0.05"]),
+    "linear-lr-20": ("the two best single changes together: linear policy and learning rate 20", ["policy.hidden=[]", "strategy.lr=20.0"]),
 }
 
 
