@@ -3,7 +3,6 @@ observations; and :func:`load_policy` for policy files and run directories."""
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from pathlib import Path
@@ -71,10 +70,3 @@ def load_policy(path: str | os.PathLike) -> Policy:
     if not p.exists():
         raise ConfigError(f"{p}: no such run directory or policy file")
     return Policy(BinaryNetwork.load(p), None)
-
-
-def read_summary(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -429,9 +428,3 @@ class Trainer:
         if self._tb is not None:
             self._tb.close()
             self._tb = None
-
-
-def train(cfg: Config, *, label: str = "", log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train without writing anything (the Python API's in-memory run)."""
-    progress = Progress("plain", every=cfg.run.log_every) if log is not None else Progress("quiet")
-    return Trainer(cfg, label=label, progress=progress).run()

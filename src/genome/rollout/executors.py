@@ -42,5 +42,3 @@ class LocalExecutor(Executor):
     def evaluate(self, problem: NativeProblem, members: Members, request: EpisodeRequest) -> EvalResult:
         return problem.evaluate(members.genomes(0, members.count), 0, request)
 
-
-EXECUTORS = {"local": LocalExecutor}

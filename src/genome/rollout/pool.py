@@ -23,6 +23,7 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
+from genome.rollout.executors import Executor
 from genome.rollout.problem import EpisodeRequest, EvalResult
 from genome.strategies.base import Members
 
@@ -90,7 +91,7 @@ class _Worker:
         self.conn.close()
 
 
-class ProcessExecutor:
+class ProcessExecutor(Executor):
     """Evaluates members of a :class:`GymProblem` on ``workers`` processes."""
 
     def __init__(self, workers: int = 0, timeout: float = 600.0, retries: int = 2, chunks_per_worker: int = 2):
@@ -174,12 +175,6 @@ class ProcessExecutor:
             if w.process.is_alive():
                 w.process.kill()
         self._workers = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _failed(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
