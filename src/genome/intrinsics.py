@@ -3,6 +3,8 @@
 * :func:`popcount` -- ``llvm.ctpop.i64``.
 * :func:`block64` -- 64 hidden units of a binary layer in one vector operation.
 * :func:`ge_mask64` -- 64 float32 comparisons against one value, as a bit mask.
+* :func:`fma` -- ``llvm.fma.f64``, ``a * b + c`` with one rounding (exact products).
+* :func:`ulp` -- the spacing of doubles at a value's binade, from its exponent bits.
 
 Each emits portable LLVM IR (vectors of 64 lanes); LLVM lowers it to AVX-512
 (``vpopcntq``, ``vpcmpd``/``vcmpps`` into mask registers), AVX2 or NEON sequences. No C
@@ -130,5 +132,37 @@ def ge_mask64(typingctx, edges, offset, value):
         splat = builder.insert_element(ir.Constant(_VF, ir.Undefined), v, ir.Constant(_I32, 0))
         splat = builder.shuffle_vector(splat, ir.Constant(_VF, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
         return builder.bitcast(builder.fcmp_ordered(">=", splat, vec), _I64)
+
+    return sig, codegen
+
+
+_F64 = ir.DoubleType()
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once (LLVM ``llvm.fma.f64``: one instruction on CPUs with FMA)."""
+    if not all(isinstance(t, types.Float) for t in (a, b, c)):
+        return None
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.fma", [_F64], ir.FunctionType(_F64, [_F64, _F64, _F64]))
+        return builder.call(fn, list(args))
+
+    return sig, codegen
+
+
+@intrinsic
+def ulp(typingctx, x):
+    """``2**(e - 52)`` for a finite normal double ``x`` with exponent ``e``: the spacing of
+    doubles in ``x``'s binade, ``np.spacing(abs(x))``."""
+    if not isinstance(x, types.Float):
+        return None
+    sig = types.float64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        bits = builder.and_(builder.bitcast(args[0], _I64), ir.Constant(_I64, 0x7FF0000000000000))
+        return builder.fmul(builder.bitcast(bits, _F64), ir.Constant(_F64, 2.0**-52))
 
     return sig, codegen

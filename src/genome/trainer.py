@@ -287,7 +287,7 @@ class Trainer:
 
     def generation(self) -> tuple[dict, tuple | None]:
         """One generation; returns the logged row and, if the center passed the stopping
-        test, ``(genome, test result)``. The trainer's counters, statistics and the strategy
+        test, ``(policy network, test result)``. The trainer's counters, statistics and the strategy
         state change together at the end, so an interrupt never leaves half a generation in
         a checkpoint."""
         cfg, run = self.cfg, self.cfg.run
@@ -322,7 +322,9 @@ class Trainer:
             frames += test.total_frames
             row["eval/return_mean"] = float(test.returns.mean())
             if row["eval/return_mean"] >= target:
-                passed = (center, test)
+                # decoded now: the encoder's running edges move on below, and the saved
+                # policy must be the one that passed the test
+                passed = (self.setup.family.decode(center), test)
         stats = self.setup.stats
         if self.setup.running_edges and result.obs_sum is not None:
             # the next generation's encoder: edges from all observations seen so far
@@ -391,9 +393,8 @@ class Trainer:
             tests = [self._run(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
             self.frames += sum(t.total_frames for t in tests)
             pick = int(np.argmax([t.returns.mean() for t in tests]))
-            final = (candidates[pick], tests[pick])
-        genome_bits, test = final
-        policy = self.setup.family.decode(genome_bits)
+            final = (self.setup.family.decode(candidates[pick]), tests[pick])
+        policy, test = final
         evaluation = describe(test.returns)
         summary = {
             "solved": solved,

@@ -143,6 +143,20 @@ def test_running_statistics_move_the_edges_and_resume_exactly(tmp_path):
     assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
 
 
+def test_a_solved_run_saves_the_encoder_its_test_used(tmp_path):
+    """The running edges move on after every generation; the saved policy must still carry
+    the edges the center passed its stopping test with (generation 0 here: the warm-up's)."""
+    from genome.encoders.auto import thermometer_from_stats
+
+    kw = dict(env={"kwargs": {}, "max_episode_steps": 40}, run={"workers": 1, "generations": 5, "target": -1e9})
+    solved = tiny("LunarLander-v3", **kw)
+    assert solved.summary["solved"] and solved.summary["generations"] == 1
+    cfg = Config(env=EnvConfig(id="LunarLander-v3", max_episode_steps=40), policy=PolicyConfig(hidden=[16], encoder_samples=300),
+                 strategy=StrategyConfig(population=8), run=RunConfig(workers=1))
+    setup = build(cfg)
+    assert solved.policy.encoder == thermometer_from_stats(setup.stats, cfg.policy.bits_per_dim)
+
+
 def test_bad_environment_input_is_a_config_error():
     with pytest.raises(genome.ConfigError, match="cannot make environment"):
         build(Config(env=EnvConfig(id="LunarLander-v3", kwargs={"no_such_kwarg": 1})))

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
-from genome.envs.libm import libm_sincos
+from genome.envs.sincos import sincos
 
 GRAVITY = 9.8
 MASSCART = 1.0
@@ -67,7 +67,7 @@ def step(state, action, value):
     """Advance one step with discrete ``action``; returns ``(reward, terminated)``."""
     x, x_dot, theta, theta_dot = state[0], state[1], state[2], state[3]
     force = FORCE_MAG if action == 1 else -FORCE_MAG
-    sintheta, costheta = libm_sincos(theta)
+    sintheta, costheta = sincos(theta)
     temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
     thetaacc = (GRAVITY * sintheta - costheta * temp) / (
         LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS)
