@@ -41,6 +41,7 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "entropy-0.05": ("natural-gradient entropy bonus 0.05 (logits pulled toward 0)", ["strategy.entropy=0.05"]),
     "linear-lr-20": ("the two best single changes together: linear policy and learning rate 20", ["policy.hidden=[]", "strategy.lr=20.0"]),
     "linear-lr-20-long": ("linear-lr-20 with a 20 M-frame budget (run with --max-frames 20000000); both runs stopped early on a passed test but scored below it: the saved policy carried the edges of one generation later than the test (bug, fixed)", ["policy.hidden=[]", "strategy.lr=20.0"]),
+    "linear-lr-20-se2": ("linear-lr-20-fixed, and the stopping test passes only when its 100-episode mean minus 2 standard errors reaches 200 (run.target_se = 2)", ["policy.hidden=[]", "strategy.lr=20.0", "run.target_se=2.0"]),
     "linear-lr-20-fixed": ("linear-lr-20, 20 M-frame budget, after the fix: the saved policy keeps the encoder edges its stopping test used", ["policy.hidden=[]", "strategy.lr=20.0"]),
 }
 

@@ -38,6 +38,15 @@ def test_budgets_stop_the_run():
     assert r.summary["generations"] == 1 and r.summary["stop_reason"] == "max_frames"
 
 
+def test_the_stopping_test_can_demand_a_margin_in_standard_errors():
+    # a random start policy already averages >= 5 on CartPole, with spread between episodes
+    kw = dict(generations=3, target=5.0, eval_episodes=20, center_episodes=2)
+    plain = genome.train("cartpole", **kw)
+    assert plain.summary["solved"] and plain.summary["generations"] == 1
+    strict = genome.train("cartpole", target_se=1e9, **kw)  # a test with any spread cannot pass
+    assert not strict.summary["solved"] and strict.summary["stop_reason"] == "generations"
+
+
 def test_every_native_preset_builds_and_runs_a_generation():
     for name in ["acrobot", "mountaincar", "mountaincar-continuous", "pendulum"]:
         r = genome.train(name, generations=1, target="none", eval_episodes=2, center_episodes=1, population=8)

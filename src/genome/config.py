@@ -68,6 +68,9 @@ class RunConfig:
     max_seconds: float = _help("wall-time budget in seconds (0 = no limit)", default=0.0)
     target: Any = _help("stop when the center's mean return over eval_episodes reaches this; 'auto' = the env's threshold, 'none' = never", default="auto")
     eval_episodes: int = _help("episodes of the final / stopping evaluation of the center network", default=100)
+    target_se: float = _help(
+        "the stopping test passes when its mean minus this many standard errors reaches the target "
+        "(guards against stopping on a lucky test with noisy returns)", default=0.0)
     center_episodes: int = _help("episodes of the per-generation check of the center network", default=10)
     threads: int = _help("worker threads for native environments (0 = all cores)", default=0)
     workers: int = _help("worker processes for Gymnasium environments (0 = all cores, 1 = in-process)", default=0)
@@ -157,8 +160,9 @@ def _validate(cfg: Config) -> Config:
     for key in ("seed", "generations", "max_frames", "threads", "checkpoint_every", "histogram_every", "render_every"):
         if getattr(run, key) < 0:
             raise ConfigError(f"run.{key} must be >= 0, got {getattr(run, key)}")
-    if run.max_seconds < 0:
-        raise ConfigError(f"run.max_seconds must be >= 0, got {run.max_seconds}")
+    for key in ("max_seconds", "target_se"):
+        if getattr(run, key) < 0:
+            raise ConfigError(f"run.{key} must be >= 0, got {getattr(run, key)}")
     for key in ("eval_episodes", "center_episodes", "log_every"):
         if getattr(run, key) < 1:
             raise ConfigError(f"run.{key} must be >= 1, got {getattr(run, key)}")

@@ -2,7 +2,8 @@
 
 Every generation the center network (the most likely genome, ``theta > 0``) is checked on
 ``run.center_episodes`` fresh episodes; when that mean reaches the target, it is tested on
-``run.eval_episodes`` held-out episodes and the run stops if it passes. Budgets:
+``run.eval_episodes`` held-out episodes and the run stops if it passes: if the test's mean
+minus ``run.target_se`` standard errors reaches the target. Budgets:
 ``run.generations``, ``run.max_frames`` (environment steps, all evaluations included) and
 ``run.max_seconds``. With a run directory, a checkpoint is written every
 ``run.checkpoint_every`` generations, at the end, and on Ctrl-C; :meth:`Trainer.restore`
@@ -321,7 +322,8 @@ class Trainer:
             test = self._run(center, run.eval_episodes, rng.EVAL, gen)
             frames += test.total_frames
             row["eval/return_mean"] = float(test.returns.mean())
-            if row["eval/return_mean"] >= target:
+            se = float(test.returns.std(ddof=1)) / np.sqrt(test.returns.size) if test.returns.size > 1 else 0.0
+            if row["eval/return_mean"] - run.target_se * se >= target:
                 # decoded now: the encoder's running edges move on below, and the saved
                 # policy must be the one that passed the test
                 passed = (self.setup.family.decode(center), test)
