@@ -2,7 +2,8 @@
 
 * :func:`popcount` -- ``llvm.ctpop.i64``.
 * :func:`block64` -- 64 hidden units of a binary layer in one vector operation.
-* :func:`ge_mask64` -- 64 float32 comparisons against one value, as a bit mask.
+* :func:`block64_word` -- the same for a one-word input held in a register.
+* :func:`ge_mask64` / :func:`ge_mask16` -- 64 (16) float32 comparisons against one value, as a bit mask.
 * :func:`fma` -- ``llvm.fma.f64``, ``a * b + c`` with one rounding (exact products).
 * :func:`ulp` -- the spacing of doubles at a value's binade, from its exponent bits.
 
@@ -110,30 +111,76 @@ def block64(typingctx, weights, w_offset, x, x_offset, n_words, thresholds, t_of
 
 
 @intrinsic
-def ge_mask64(typingctx, edges, offset, value):
-    """Bit ``i`` of the result is ``value >= edges[offset + i]`` for ``i < 64`` (float32,
-    ordered: false against NaN). ``edges`` is a C-contiguous 1-D float32 array."""
+def block64_word(typingctx, weights, w_offset, x, thresholds, t_offset):
+    """:func:`block64` for a one-word input held in a register: bit ``j`` of the result is 1
+    iff ``popcount(x ^ weights[w_offset + j]) <= thresholds[t_offset + j]``."""
     if not (
-        isinstance(edges, types.Array)
-        and edges.ndim == 1
-        and edges.layout == "C"
-        and edges.dtype == types.float32
-        and isinstance(offset, types.Integer)
-        and value == types.float32
+        _is_c_array(weights, types.uint64)
+        and isinstance(x, types.Integer)
+        and _is_c_array(thresholds, types.int32)
+        and isinstance(w_offset, types.Integer)
+        and isinstance(t_offset, types.Integer)
     ):
         return None
-    sig = types.uint64(edges, offset, value)
+    sig = types.uint64(weights, w_offset, x, thresholds, t_offset)
 
     def codegen(context, builder, signature, args):
-        arr, off, v = args
-        data = context.make_array(signature.args[0])(context, builder, arr).data
-        off = context.cast(builder, off, signature.args[1], types.int64)
-        vec = builder.load(builder.bitcast(builder.gep(data, [off]), _VF.as_pointer()), align=4)
-        splat = builder.insert_element(ir.Constant(_VF, ir.Undefined), v, ir.Constant(_I32, 0))
-        splat = builder.shuffle_vector(splat, ir.Constant(_VF, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
-        return builder.bitcast(builder.fcmp_ordered(">=", splat, vec), _I64)
+        w_arr, w_off, xw, t_arr, t_off = args
+        a_w, _, a_x, a_t, _ = signature.args
+        w_off = context.cast(builder, w_off, signature.args[1], types.int64)
+        t_off = context.cast(builder, t_off, signature.args[4], types.int64)
+        xw = context.cast(builder, xw, a_x, types.uint64)
+        w_data = context.make_array(a_w)(context, builder, w_arr).data
+        t_data = context.make_array(a_t)(context, builder, t_arr).data
+        ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64")
+        splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
+        splat = builder.shuffle_vector(splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
+        w_vec = builder.load(builder.bitcast(builder.gep(w_data, [w_off]), _V64.as_pointer()), align=8)
+        counts = builder.trunc(builder.call(ctpop, [builder.xor(w_vec, splat)]), _V32)
+        t_vec = builder.load(builder.bitcast(builder.gep(t_data, [t_off]), _V32.as_pointer()), align=4)
+        return builder.bitcast(builder.icmp_signed("<=", counts, t_vec), _I64)
 
     return sig, codegen
+
+
+def _ge_mask(lanes: int):
+    vf = ir.VectorType(_F32, lanes)
+    vi = ir.VectorType(_I32, lanes)
+
+    def typer(typingctx, edges, offset, value):
+        if not (
+            isinstance(edges, types.Array)
+            and edges.ndim == 1
+            and edges.layout == "C"
+            and edges.dtype == types.float32
+            and isinstance(offset, types.Integer)
+            and value == types.float32
+        ):
+            return None
+        sig = types.uint64(edges, offset, value)
+
+        def codegen(context, builder, signature, args):
+            arr, off, v = args
+            data = context.make_array(signature.args[0])(context, builder, arr).data
+            off = context.cast(builder, off, signature.args[1], types.int64)
+            vec = builder.load(builder.bitcast(builder.gep(data, [off]), vf.as_pointer()), align=4)
+            splat = builder.insert_element(ir.Constant(vf, ir.Undefined), v, ir.Constant(_I32, 0))
+            splat = builder.shuffle_vector(splat, ir.Constant(vf, ir.Undefined), ir.Constant(vi, None))
+            mask = builder.bitcast(builder.fcmp_ordered(">=", splat, vec), ir.IntType(lanes))
+            return mask if lanes == 64 else builder.zext(mask, _I64)
+
+        return sig, codegen
+
+    typer.__name__ = f"ge_mask{lanes}"
+    typer.__doc__ = f"""Bit ``i`` of the result is ``value >= edges[offset + i]`` for ``i < {lanes}`` (float32,
+    ordered: false against NaN). ``edges`` is a C-contiguous 1-D float32 array."""
+    return intrinsic(typer)
+
+
+#: 64 float32 comparisons of one value against ``edges[offset:offset + 64]``, as a bit mask.
+ge_mask64 = _ge_mask(64)
+#: The same for 16 edges (one AVX-512 compare), for dimensions with at most 16 edges.
+ge_mask16 = _ge_mask(16)
 
 
 _F64 = ir.DoubleType()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numba import njit
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -131,3 +132,29 @@ def test_bad_input_is_a_clear_value_error(bad):
     net = BinaryNetwork.random([3, 2], rng=0)
     with pytest.raises(ValueError, match="input"):
         net.forward(bad)
+
+
+@njit(cache=True)
+def _forward_word_rows(weights, thresholds, sizes, w_offsets, t_offsets, words, out):
+    for r in range(words.shape[0]):
+        kernels.forward_word(weights, thresholds, sizes, w_offsets, t_offsets, words[r], out[r])
+
+
+narrow = st.one_of(st.sampled_from([1, 2, 63, 64]), st.integers(1, 64))
+
+
+@given(st.lists(narrow, min_size=2, max_size=5), st.integers(0, 2**32 - 1))
+def test_register_forward_of_narrow_networks_matches_reference(sizes, seed):
+    """``forward_word`` (every layer <= 64 bits, activations in registers) against the
+    reference, with garbage in the input word's padding bits."""
+    rng = np.random.default_rng(seed)
+    weights, biases = random_dense(rng, sizes, lambda n: n + 2)
+    net = BinaryNetwork.from_dense(weights, biases)
+    x = rng.integers(0, 2, size=(7, sizes[0]))
+    words = reference_pack(x)[:, 0].copy()
+    if sizes[0] % 64:
+        words |= rng.integers(0, 2**63, size=7, dtype=np.int64).astype(np.uint64) << np.uint64(sizes[0] % 64)
+    out = np.empty((7, sizes[-1]), dtype=np.int32)
+    lay = net.layout
+    _forward_word_rows(net.weights, net.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, words, out)
+    np.testing.assert_array_equal(out, reference_forward(weights, biases, x))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from genome.intrinsics import ge_mask64, popcount
+from genome.intrinsics import ge_mask16, ge_mask64, popcount
 
 #: Lanes per edge chunk.
 CHUNK = 64
@@ -37,24 +37,53 @@ def or_bits(out, start, mask):
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def _chunk_mask(v, d, c, chunk_starts, edge_counts, edges):
+    """Thermometer bits of chunk ``c`` of dimension ``d`` for the value ``v``."""
+    if edge_counts[d] <= 16:  # one 16-lane compare (the chunk's other lanes are NaN)
+        return ge_mask16(edges, chunk_starts[d], v)
+    return ge_mask64(edges, chunk_starts[d] + c * CHUNK, v)
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def _bucket(v, d, chunk_starts, edge_counts, edges):
+    """One-hot bucket of ``v`` in dimension ``d``: how many of its edges ``v`` passes."""
+    k = 0
+    for c in range((edge_counts[d] + CHUNK - 1) // CHUNK):
+        k += popcount(_chunk_mask(v, d, c, chunk_starts, edge_counts, edges))
+    return k
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
 def encode_buckets_into(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot, out):
     """Encode one observation ``obs`` (1-D) into the packed words ``out``."""
     for k in range(out.shape[0]):
         out[k] = 0
-    for d in range(edge_counts.shape[0]):
+    for d in range(len(edge_counts)):
         v = np.float32(obs[d])
         if v != v:  # NaN sets no bit
             continue
-        n_chunks = (edge_counts[d] + CHUNK - 1) // CHUNK
         if onehot:
-            k = 0
-            for c in range(n_chunks):
-                k += popcount(ge_mask64(edges, chunk_starts[d] + c * CHUNK, v))
-            b = bit_offsets[d] + k
+            b = bit_offsets[d] + _bucket(v, d, chunk_starts, edge_counts, edges)
             out[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
         else:
-            for c in range(n_chunks):
-                or_bits(out, bit_offsets[d] + c * CHUNK, ge_mask64(edges, chunk_starts[d] + c * CHUNK, v))
+            for c in range((edge_counts[d] + CHUNK - 1) // CHUNK):
+                or_bits(out, bit_offsets[d] + c * CHUNK, _chunk_mask(v, d, c, chunk_starts, edge_counts, edges))
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot):
+    """:func:`encode_buckets_into` for encoders of at most 64 bits, returning the one word
+    (kept in a register by the fused rollouts instead of a round trip through memory)."""
+    word = np.uint64(0)
+    if onehot:
+        for d in range(len(edge_counts)):
+            v = np.float32(obs[d])
+            if v == v:  # NaN sets no bit
+                word |= np.uint64(1) << np.uint64(bit_offsets[d] + _bucket(v, d, chunk_starts, edge_counts, edges))
+    else:  # a NaN compares false with every edge: no bit, no test needed
+        for d in range(len(edge_counts)):
+            word |= _chunk_mask(np.float32(obs[d]), d, 0, chunk_starts, edge_counts, edges) << np.uint64(bit_offsets[d])
+    return word
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)

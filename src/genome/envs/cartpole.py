@@ -55,14 +55,14 @@ N_UNIFORMS = 4
 OBS_HIGH = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD_RADIANS * 2, np.inf], dtype=np.float32)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def reset(state, u):
     """Start state from 4 uniforms in [0, 1): ``-0.05 + 0.1 u`` (as ``np_random.uniform``)."""
     for i in range(4):
         state[i] = -0.05 + (0.05 - -0.05) * u[i]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def step(state, action, value):
     """Advance one step with discrete ``action``; returns ``(reward, terminated)``."""
     x, x_dot, theta, theta_dot = state[0], state[1], state[2], state[3]
@@ -82,7 +82,7 @@ def step(state, action, value):
     return 1.0, terminated
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def observe(state, obs):
     for i in range(4):
         obs[i] = np.float32(state[i])

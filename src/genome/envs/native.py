@@ -80,7 +80,7 @@ def native_spec(env_id: str) -> NativeEnvSpec | None:
     return NATIVE_ENVS.get(env_id.removeprefix("genome/"))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def env_reset(kernel, state, u):
     if kernel == CARTPOLE:
         cartpole.reset(state, u)
@@ -92,7 +92,7 @@ def env_reset(kernel, state, u):
         pendulum.reset(state, u)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def env_step(kernel, state, action, value):
     """``(reward, terminated)`` after one step; ``action`` discrete, ``value`` a float32 force."""
     if kernel == CARTPOLE:
@@ -106,7 +106,7 @@ def env_step(kernel, state, action, value):
     return pendulum.step(state, action, value)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def env_observe(kernel, state, obs):
     if kernel == CARTPOLE:
         cartpole.observe(state, obs)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from genome.intrinsics import block64, popcount  # noqa: F401  (popcount re-exported for kernels)
+from genome.intrinsics import block64, block64_word, popcount  # noqa: F401  (popcount re-exported for kernels)
 
 #: Rows of a batch handled by one parallel task (each task owns its scratch buffer).
 CHUNK_ROWS = 2048
@@ -67,7 +67,7 @@ def forward_one(weights, thresholds, sizes, w_offsets, t_offsets, x, scratch, sc
     change a result. No array views are taken: in numba each one costs an atomic
     reference-count update, which would dominate a 64-unit layer.
     """
-    n_layers = sizes.shape[0] - 1
+    n_layers = len(sizes) - 1
     half = scratch.shape[0] // 2
     nw0 = n_words(sizes[0])
     for k in range(nw0):
@@ -94,6 +94,47 @@ def forward_one(weights, thresholds, sizes, w_offsets, t_offsets, x, scratch, sc
         for w in range(nw):
             pc += popcount(scratch[src + w] ^ weights[base + w])
         scores[j] = thresholds[t0 + j] - 2 * pc
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def forward_word(weights, thresholds, sizes, w_offsets, t_offsets, x, scores):
+    """:func:`forward_one` for narrow networks (every layer, input included, at most 64
+    bits wide: ``max_words(sizes) == 1``) with the input word ``x`` and every activation
+    kept in registers -- no scratch memory between layers."""
+    n_layers = len(sizes) - 1
+    rem = sizes[0] & 63
+    h = x
+    if rem != 0:
+        h &= (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
+    for layer in range(n_layers - 1):
+        h = block64_word(weights, w_offsets[layer], h, thresholds, t_offsets[layer])
+    last = n_layers - 1
+    w0 = w_offsets[last]
+    t0 = t_offsets[last]
+    for j in range(sizes[n_layers]):
+        scores[j] = thresholds[t0 + j] - 2 * popcount(h ^ weights[w0 + j])
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, x):
+    """The index of the largest output score of :func:`forward_word` (ties to the lowest),
+    without storing the scores."""
+    n_layers = len(sizes) - 1
+    rem = sizes[0] & 63
+    h = x
+    if rem != 0:
+        h &= (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
+    for layer in range(n_layers - 1):
+        h = block64_word(weights, w_offsets[layer], h, thresholds, t_offsets[layer])
+    w0 = w_offsets[n_layers - 1]
+    t0 = t_offsets[n_layers - 1]
+    best = 0
+    best_score = thresholds[t0] - 2 * popcount(h ^ weights[w0])
+    for j in range(1, sizes[n_layers]):
+        score = thresholds[t0 + j] - 2 * popcount(h ^ weights[w0 + j])
+        if score > best_score:
+            best, best_score = j, score
+    return best
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)

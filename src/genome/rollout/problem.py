@@ -86,15 +86,22 @@ class NativeProblem:
         )
 
 
+def _ints(a) -> tuple[int, ...]:
+    return tuple(int(v) for v in a)
+
+
 def run_native(env, max_steps, weights, thresholds, layout, encoder, head, seed, request, member_offset=0) -> EvalResult:
     """Fused rollouts of packed networks ``weights``/``thresholds`` (members, ...) in ``env``."""
     n = weights.shape[0]
     returns = np.zeros((n, request.episodes), dtype=np.float64)
     frames = np.zeros((n, request.episodes), dtype=np.int64)
+    # the small tables travel as tuples: their lengths are compile-time constants and their
+    # values stay in registers for the whole step loop (arrays would be reloaded every step)
+    bit_offsets, chunk_starts, edge_counts, edges, onehot = encoder.kernel_tables()
     rollout_native(
         env.kernel, int(max_steps), weights, thresholds,
-        layout.sizes_array, layout.w_offsets, layout.t_offsets,
-        encoder.kernel_tables(), head.arrays(),
+        _ints(layout.sizes_array), _ints(layout.w_offsets), _ints(layout.t_offsets),
+        (_ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot), head.arrays(),
         int(seed), request.purpose, request.generation, member_offset, request.common_starts,
         returns, frames,
     )
