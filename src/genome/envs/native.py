@@ -80,7 +80,7 @@ def native_spec(env_id: str) -> NativeEnvSpec | None:
     return NATIVE_ENVS.get(env_id.removeprefix("genome/"))
 
 
-@njit(cache=True, inline="always", nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def env_reset(kernel, state, u):
     if kernel == CARTPOLE:
         cartpole.reset(state, u)

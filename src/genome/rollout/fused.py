@@ -11,9 +11,16 @@ members are split among workers (``member_offset`` is ``m``'s global index).
 Each thread steps two episodes in alternation (two "lanes"; a lane takes the chunk's next
 task when its episode ends). One step is a long chain of dependent operations (angle ->
 sin/cos -> dynamics -> observation -> bits -> network -> action -> next step), so a single
-episode leaves most of the core idle; two independent chains fill it (CartPole: 1.6x
-the steps per second of one lane). Every episode is computed exactly as alone, so the
-results do not depend on the lanes, the chunking or the thread count.
+episode leaves most of the core idle; two independent chains fill it. Every episode is
+computed exactly as alone, so the results do not depend on the lanes, the chunking or the
+thread count.
+
+What the CartPole figure (benchmarks/fused_rollout.py) needed, each measured: sin/cos
+inline (:mod:`genome.envs.sincos`), the encoder's word and every activation in registers
+for networks of <= 64-bit layers, the argmax folded into the output layer, the small
+tables (layer sizes and offsets, bucket offsets) passed as tuples -- constant lengths,
+values in registers; as arrays they are reloaded every step, 2.4x slower -- and one
+compiled rollout per environment, so that the environment dispatch folds away.
 """
 
 from __future__ import annotations
@@ -36,25 +43,45 @@ TASKS_PER_CHUNK = 32
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
-def _work(sizes):
-    """One lane's buffers: state, observation, uniforms, input words, scratch, scores, action."""
+def _work(sizes, lanes):
+    """Buffers of every lane: state, observation, uniforms, input words, scratch, scores,
+    action -- one 2-D array per kind, a row per lane, rows at least 128 bytes long. Separate
+    allocations can land a multiple of 4 KiB apart, and then the core's store-to-load
+    forwarding takes one lane's loads for the other's stores ("4K aliasing") and
+    serializes the lanes."""
     return (
-        np.zeros(MAX_STATE + 1, dtype=np.float64),
-        np.zeros(MAX_OBS, dtype=np.float32),
-        np.empty(MAX_UNIFORMS, dtype=np.float64),
-        np.empty(n_words(sizes[0]), dtype=np.uint64),
-        np.empty(2 * max_words(sizes), dtype=np.uint64),
-        np.empty(sizes[len(sizes) - 1], dtype=np.int32),
-        np.empty(1, dtype=np.float32),
+        np.zeros((lanes, 16), dtype=np.float64),
+        np.zeros((lanes, 32), dtype=np.float32),
+        np.empty((lanes, 16), dtype=np.float64),
+        np.empty((lanes, max(16, n_words(sizes[0]))), dtype=np.uint64),
+        np.empty((lanes, max(16, 2 * max_words(sizes))), dtype=np.uint64),
+        np.empty((lanes, max(32, sizes[len(sizes) - 1])), dtype=np.int32),
+        np.empty((lanes, 32), dtype=np.float32),
     )
 
 
-@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")
 def _reset(kernel, key, work):
     state, obs, u, x, scratch, scores, action = work
     for i in range(MAX_UNIFORMS):
         u[i] = random_uniform(key, i)
     env_reset(kernel, state, u)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")
+def _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+         head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+    """``(discrete action, continuous value)`` for the observation ``obs``, any network and head."""
+    if narrow:
+        forward_word(weights, thresholds, sizes, w_offsets, t_offsets,
+                     encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot), scores)
+    else:
+        encode_buckets_into(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot, x)
+        forward_one(weights, thresholds, sizes, w_offsets, t_offsets, x, scratch, scores)
+    if head_kind == ARGMAX:
+        return argmax_index(scores, 0, scores.shape[0]), np.float32(0.0)
+    continuous_action(scores, head_kind, bins, low, high, scale, action)
+    return 0, action[0]
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
@@ -63,23 +90,15 @@ def _step(kernel, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets,
     """One step of one policy: observe, encode, forward, act; returns ``(reward, terminated)``.
     Every array comes as its own argument, unpacked once outside the step loop: in numba
     each array taken from a tuple or sliced from another costs an atomic reference-count
-    update, several times the cost of a step."""
+    update, several times the cost of a step. The common case -- a network of <= 64-bit
+    layers with a discrete head -- is inlined with its word in registers; the rest is a
+    call (inlining everything made the compile take minutes)."""
     env_observe(kernel, state, obs)
-    value = np.float32(0.0)
-    if narrow:  # input and activations fit one word: kept in registers
+    if narrow and head_kind == ARGMAX:
         word = encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot)
-        if head_kind == ARGMAX:
-            return env_step(kernel, state, forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word), value)
-        forward_word(weights, thresholds, sizes, w_offsets, t_offsets, word, scores)
-    else:
-        encode_buckets_into(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot, x)
-        forward_one(weights, thresholds, sizes, w_offsets, t_offsets, x, scratch, scores)
-    if head_kind == ARGMAX:
-        a = argmax_index(scores, 0, scores.shape[0])
-    else:
-        continuous_action(scores, head_kind, bins, low, high, scale, action)
-        a = 0
-        value = action[0]
+        return env_step(kernel, state, forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word), np.float32(0.0))
+    a, value = _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                    head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
     return env_step(kernel, state, a, value)
 
 
@@ -103,10 +122,12 @@ def _rollout(
     head_kind, bins, low, high, scale = head
     for chunk in prange((n_tasks + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
         stop = min(n_tasks, (chunk + 1) * TASKS_PER_CHUNK)
-        work_a = _work(sizes)
-        work_b = _work(sizes)
-        sa, oa, ua, xa, scra, sca, aa = work_a
-        sb, ob, ub, xb, scrb, scb, ab = work_b
+        state, obs, u, x, scratch, scores, action = _work(sizes, 2)
+        n_x, n_scr, n_out = n_words(sizes[0]), 2 * max_words(sizes), sizes[len(sizes) - 1]
+        sa, oa, ua, xa, scra, sca, aa = state[0, :MAX_STATE + 1], obs[0, :MAX_OBS], u[0, :MAX_UNIFORMS], x[0, :n_x], scratch[0, :n_scr], scores[0, :n_out], action[0, :1]
+        sb, ob, ub, xb, scrb, scb, ab = state[1, :MAX_STATE + 1], obs[1, :MAX_OBS], u[1, :MAX_UNIFORMS], x[1, :n_x], scratch[1, :n_scr], scores[1, :n_out], action[1, :1]
+        work_a = (sa, oa, ua, xa, scra, sca, aa)
+        work_b = (sb, ob, ub, xb, scrb, scb, ab)
         # lane a / lane b: task index (-1 = idle), return and steps so far
         ta = chunk * TASKS_PER_CHUNK
         tb = ta + 1
