@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import genome
+
 from genome import checkpoint
 from genome.runlog import Progress
 
@@ -83,6 +85,9 @@ def test_sigkill_then_resume_continues_from_the_last_good_checkpoint(tmp_path):
 
 
 def test_ctrl_c_checkpoints_and_exits_130(tmp_path):
+    # compile (and cache) the CartPole rollout first: on a cold cache the subprocess would
+    # spend its first minute compiling, and the Ctrl-C is meant to land during training
+    genome.train("cartpole", generations=1, target="none", eval_episodes=2, population=64)
     run = tmp_path / "interrupted"
     proc = start("train", "cartpole", "--out", str(tmp_path), "--name", "interrupted", "--target", "none",
                  "--generations", "100000", "--quiet", "--set", "run.checkpoint_every=1000", "--set", "strategy.population=64")
@@ -92,7 +97,7 @@ def test_ctrl_c_checkpoints_and_exits_130(tmp_path):
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     try:
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:  # never leave a training process behind
             proc.kill()
