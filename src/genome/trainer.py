@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +177,33 @@ def build_gym(cfg: Config) -> Setup:
     spec = GymSpec(ec.id, dict(ec.kwargs), tuple(pc.hidden), head, pc.bias_bits, cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running)
     problem = GymProblem(spec, encoder)
     return Setup(cfg, ec.id, None, _strategy(cfg, problem.family.n_params), problem, cfg.target_value(threshold), stats)
+
+
+@contextmanager
+def _stop_at_generation_end():
+    """While training, Ctrl-C and SIGTERM only set a flag that the loop checks after each
+    generation, so an interrupt never lands inside TensorBoard's writer, a checkpoint or a
+    half-logged generation; a second one interrupts at once. Yields ``stop_requested()``.
+    Outside the main thread signals cannot be caught, and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    requested: list[int] = []
+
+    def handler(signum, frame):
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+        print("genome: stopping after this generation (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 class Trainer:
@@ -355,23 +386,13 @@ class Trainer:
             self._tb = TensorBoardLog(self.run_dir, purge_step=purge, histogram_every=run.histogram_every)
         solved, stop_reason, final = False, None, None
         try:
-            while (stop_reason := self._budget_left()) is None:
-                row, passed = self.generation()
-                self.history.append(row)
-                if self._tb is not None:
-                    self._tb.write(row, getattr(self.state, "theta", None))
-                self.progress.update(row)
-                gen_done = self.state.generation
-                if self.render_every and self.run_dir is not None and gen_done % self.render_every == 0:
-                    self._render(gen_done)
-                if passed is not None:
-                    solved, stop_reason, final = True, "solved", passed
-                    self.progress.message(
-                        f"gen {row['generation']:5d}  solved: center mean {row['eval/return_mean']:.2f} over {run.eval_episodes} episodes"
-                    )
-                    break
-                if self.run_dir is not None and run.checkpoint_every and gen_done % run.checkpoint_every == 0:
-                    self.save_checkpoint()
+            with _stop_at_generation_end() as stop_requested:
+                while (stop_reason := self._budget_left()) is None:
+                    solved, stop_reason, final = self._after_generation(*self.generation())
+                    if stop_reason is not None:
+                        break
+                    if stop_requested():
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             self.save_checkpoint()
             self.close()
@@ -380,6 +401,25 @@ class Trainer:
         result = self._finish(solved, stop_reason, final)
         self.close()
         return result
+
+    def _after_generation(self, row: dict, passed) -> tuple[bool, str | None, tuple | None]:
+        """Log the generation; ``(solved, stop reason, final)`` when the run is solved."""
+        run = self.cfg.run
+        self.history.append(row)
+        if self._tb is not None:
+            self._tb.write(row, getattr(self.state, "theta", None))
+        self.progress.update(row)
+        gen_done = self.state.generation
+        if self.render_every and self.run_dir is not None and gen_done % self.render_every == 0:
+            self._render(gen_done)
+        if passed is not None:
+            self.progress.message(
+                f"gen {row['generation']:5d}  solved: center mean {row['eval/return_mean']:.2f} over {run.eval_episodes} episodes"
+            )
+            return True, "solved", passed
+        if self.run_dir is not None and run.checkpoint_every and gen_done % run.checkpoint_every == 0:
+            self.save_checkpoint()
+        return False, None, None
 
     def _render(self, generation: int) -> None:
         from genome.render import render_policy

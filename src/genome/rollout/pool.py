@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 import traceback
 from multiprocessing.connection import wait
@@ -35,6 +36,9 @@ class WorkerError(RuntimeError):
 
 def _worker_main(conn) -> None:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    # a terminal's Ctrl-C reaches the whole process group: the trainer decides when to stop
+    # (at the end of a generation) and then shuts the workers down
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from genome.rollout.gym_problem import GymProblem
 
     problems: dict = {}
