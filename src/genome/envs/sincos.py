@@ -56,6 +56,35 @@ def _rounds_to(r, lo, margin):
 
 
 @njit(cache=True, inline="always", nogil=True, error_model="numpy")
+def cos_dd(z, zl, z2, z4):
+    """``cos x = r + lo`` from ``x*x = z + zl`` (exactly) and ``z2 = z*z``, ``z4 = z2*z2``:
+    ``(1 - z/2)`` with its rounding error and that of ``z`` carried, plus ``z^2 C(z)``."""
+    hz = 0.5 * z
+    w = 1.0 - hz
+    rt = z2 * ((C4 + z * C6) + z2 * (C8 + z * C10) + z4 * C12)
+    cl = (((1.0 - w) - hz) - 0.5 * zl) + rt
+    rc = w + cl
+    return rc, cl - (rc - w)
+
+
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
+def sin_dd(x, z, zl):
+    """``sin x = r + lo`` (``r`` a double, ``lo`` the remainder, to about 1e-4 ulp) from
+    ``x*x = z + zl``: ``x + x^3 (-1/6 + z P(z))`` with ``x^3`` and ``-1/6`` carried exactly."""
+    tail = z * (S5 + z * (S7 + z * (S9 + z * (S11 + z * S13))))
+    qh = S3_HI + tail
+    ql = ((S3_HI - qh) + tail) + S3_LO
+    x3h = x * z
+    x3l = fma(x, z, -x3h) + x * zl
+    th = x3h * qh
+    tl = fma(x3h, qh, -th) + (x3h * ql + x3l * qh)
+    s = x + th
+    e = ((x - s) + th) + tl
+    rs = s + e
+    return rs, e - (rs - s)
+
+
+@njit(cache=True, inline="always", nogil=True, error_model="numpy")
 def sincos_inline(x):
     """``(sin x, cos x, exact)`` for ``TINY <= |x| <= LIMIT``; ``exact`` is False when the
     caller must ask the C library instead.
@@ -72,25 +101,8 @@ def sincos_inline(x):
     # sin in plain doubles: x + x z P(z)
     p = (S3_HI + z * S5) + z2 * (S7 + z * S9) + z4 * (S11 + z * S13)
     sin_fast = x + (x * z) * p
-    # cos: (1 - z/2) with its rounding error and that of z carried, + z^2 C(z)
-    hz = 0.5 * z
-    w = 1.0 - hz
-    rt = z2 * ((C4 + z * C6) + z2 * (C8 + z * C10) + z4 * C12)
-    cl = (((1.0 - w) - hz) - 0.5 * zl) + rt
-    rc = w + cl
-    loc = cl - (rc - w)
-    # sin in double-double, to check sin_fast
-    tail = z * (S5 + z * (S7 + z * (S9 + z * (S11 + z * S13))))
-    qh = S3_HI + tail
-    ql = ((S3_HI - qh) + tail) + S3_LO
-    x3h = x * z
-    x3l = fma(x, z, -x3h) + x * zl
-    th = x3h * qh
-    tl = fma(x3h, qh, -th) + (x3h * ql + x3l * qh)
-    s = x + th
-    e = ((x - s) + th) + tl
-    rs = s + e
-    los = e - (rs - s)
+    rc, loc = cos_dd(z, zl, z2, z4)
+    rs, los = sin_dd(x, z, zl)
     margin = MARGIN_SIN_SMALL if abs(x) < 0.126 else MARGIN_SIN
     exact = sin_fast == rs and _rounds_to(rs, los, margin) and _rounds_to(rc, loc, MARGIN_COS)
     return sin_fast, rc, exact
