@@ -97,21 +97,27 @@ def forward_one(weights, thresholds, sizes, w_offsets, t_offsets, x, scratch, sc
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
-def forward_word(weights, thresholds, sizes, w_offsets, t_offsets, x, scores):
-    """:func:`forward_one` for narrow networks (every layer, input included, at most 64
-    bits wide: ``max_words(sizes) == 1``) with the input word ``x`` and every activation
-    kept in registers -- no scratch memory between layers."""
-    n_layers = len(sizes) - 1
+def _hidden_word(weights, thresholds, sizes, w_offsets, t_offsets, x):
+    """The last hidden activation word of a narrow network (every layer, input included,
+    at most 64 bits wide: ``max_words(sizes) == 1``) for the input word ``x``, computed
+    in registers -- no scratch memory between layers. Padding bits of ``x`` are masked."""
     rem = sizes[0] & 63
     h = x
     if rem != 0:
         h &= (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
-    for layer in range(n_layers - 1):
+    for layer in range(len(sizes) - 2):
         h = block64_word(weights, w_offsets[layer], h, thresholds, t_offsets[layer])
-    last = n_layers - 1
+    return h
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def forward_word(weights, thresholds, sizes, w_offsets, t_offsets, x, scores):
+    """:func:`forward_one` for narrow networks (see :func:`_hidden_word`), input word ``x``."""
+    h = _hidden_word(weights, thresholds, sizes, w_offsets, t_offsets, x)
+    last = len(sizes) - 2
     w0 = w_offsets[last]
     t0 = t_offsets[last]
-    for j in range(sizes[n_layers]):
+    for j in range(sizes[last + 1]):
         scores[j] = thresholds[t0 + j] - 2 * popcount(h ^ weights[w0 + j])
 
 
@@ -119,18 +125,13 @@ def forward_word(weights, thresholds, sizes, w_offsets, t_offsets, x, scores):
 def forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, x):
     """The index of the largest output score of :func:`forward_word` (ties to the lowest),
     without storing the scores."""
-    n_layers = len(sizes) - 1
-    rem = sizes[0] & 63
-    h = x
-    if rem != 0:
-        h &= (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
-    for layer in range(n_layers - 1):
-        h = block64_word(weights, w_offsets[layer], h, thresholds, t_offsets[layer])
-    w0 = w_offsets[n_layers - 1]
-    t0 = t_offsets[n_layers - 1]
+    h = _hidden_word(weights, thresholds, sizes, w_offsets, t_offsets, x)
+    last = len(sizes) - 2
+    w0 = w_offsets[last]
+    t0 = t_offsets[last]
     best = 0
     best_score = thresholds[t0] - 2 * popcount(h ^ weights[w0])
-    for j in range(1, sizes[n_layers]):
+    for j in range(1, sizes[last + 1]):
         score = thresholds[t0 + j] - 2 * popcount(h ^ weights[w0 + j])
         if score > best_score:
             best, best_score = j, score

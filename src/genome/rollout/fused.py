@@ -128,7 +128,9 @@ def _rollout(
         sb, ob, ub, xb, scrb, scb, ab = state[1, :MAX_STATE + 1], obs[1, :MAX_OBS], u[1, :MAX_UNIFORMS], x[1, :n_x], scratch[1, :n_scr], scores[1, :n_out], action[1, :1]
         work_a = (sa, oa, ua, xa, scra, sca, aa)
         work_b = (sb, ob, ub, xb, scrb, scb, ab)
-        # lane a / lane b: task index (-1 = idle), return and steps so far
+        # lane a / lane b: task index (-1 = idle), return and steps so far. The two lanes are
+        # written out on purpose: moving their shared end-of-episode bookkeeping into a helper
+        # measured ~5% slower (30-32 vs 32-35 M CartPole steps/s on one core)
         ta = chunk * TASKS_PER_CHUNK
         tb = ta + 1
         nxt = ta + 2
