@@ -27,7 +27,8 @@ import numpy as np
 import genome
 from genome import rng
 from genome.rollout.problem import EpisodeRequest
-from genome.trainer import build
+from genome.build import build
+from genome.rollout.problem import run_native
 from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 
@@ -77,7 +78,8 @@ def main(argv=None) -> dict:
 
             class Trained:
                 def evaluate(self, genomes, offset, request):
-                    return setup.problem.evaluate_arrays(weights[: genomes.shape[0]], thresholds[: genomes.shape[0]], offset, request)
+                    return run_native(setup.native, setup.problem.max_episode_steps, setup.family,
+                                      (weights[: genomes.shape[0]], thresholds[: genomes.shape[0]]), setup.problem.seed, request, offset)
 
             r_trained = rate(Trained(), random_genomes, 4)
             r_random = rate(setup.problem, random_genomes, 64)

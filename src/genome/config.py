@@ -1,7 +1,9 @@
 """Run configuration: frozen dataclasses loaded from TOML, overridable key by key.
 
 A config has four sections -- ``env``, ``policy``, ``strategy``, ``run`` -- plus an
-optional top-level ``description``. Presets ship inside the package
+optional top-level ``description``. The ``strategy`` section's keys depend on
+``strategy.name``: each strategy owns its keys (:data:`STRATEGY_CONFIGS`), and a key that
+belongs to another strategy is an error naming both. Presets ship inside the package
 (``genome/presets/*.toml``); ``--set section.key=value`` overrides any key (the value is
 parsed as TOML, so ``--set policy.hidden=[64,64]`` works). Unknown keys and wrong types
 raise :class:`ConfigError` naming the key.
@@ -36,28 +38,64 @@ class EnvConfig:
     num_envs: int = _help("environments each worker process steps together (Gymnasium envs)", default=16)
 
 
+FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant")
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
-    hidden: list = _help("hidden layer widths of the binary network", default_factory=lambda: [64])
+    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES), or real-valued linear, mlp, toeplitz, circulant", default="binary_mlp")
+    hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; linear has none)", default_factory=lambda: [64])
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
     edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")
     image_size: list = _help("image observations are block-averaged to [height, width] bits", default_factory=lambda: [21, 16])
     encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
     bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
-    action_head: str = _help("Box actions: 'bins' (argmax per dimension) or 'tanh'", default="bins")
+    action_head: str = _help("Box actions: 'bins' (argmax per dimension), 'tanh', or 'auto' (binary: bins, real: tanh)", default="auto")
     action_bins: int = _help("bins head: evenly spaced values per action dimension", default=3)
-    action_scale: float = _help("tanh head: score scale; 0 = sqrt(width of the last hidden layer)", default=0.0)
+    action_scale: float = _help("tanh head: score scale; 0 = sqrt(width of the last hidden layer) for binary, 1 for real families", default=0.0)
+    output_bias: bool = _help("real families: the output layer has a bias (hidden layers always do)", default=False)
+    obs_norm: bool = _help("real families: normalize observations with running mean/std of the members' observations", default=True)
+    obs_std_floor: float = _help("real families: normalization divides by max(std, this)", default=0.1)
+    obs_clip: float = _help("real families: normalized observations are clipped to [-this, this]", default=5.0)
 
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    name: str = _help("optimizer: bernoulli_nes", default="bernoulli_nes")
-    population: int = _help("members per generation (mirrored pairs)", default=256)
+    """Keys every strategy has; each strategy's own keys are in its subclass."""
+
+    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families)", default="bernoulli_nes")
+    population: int = _help("members per generation (mirrored / antithetic pairs: even)", default=256)
+
+
+@dataclass(frozen=True)
+class BernoulliNESConfig(StrategyConfig):
     lr: float = _help("step size on the logits", default=10.0)
     eps: float = _help("Fisher damping in g = E[f (x - p)] / (p(1-p) + eps)", default=0.1)
     theta_max: float = _help("logit bound |theta| <= theta_max (exploration floor)", default=3.0)
     entropy: float = _help("natural-gradient entropy bonus: pull of logits toward 0", default=0.0)
+
+
+@dataclass(frozen=True)
+class OpenAIESConfig(StrategyConfig):
+    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families)", default="openai_es")
+    population: int = _help("members per generation: population/2 antithetic pairs", default=100)
+    sigma: float = _help("noise standard deviation: members are theta +- sigma * eps", default=0.02)
+    lr: float = _help("optimizer step size (the gradient has no 1/sigma factor: docs/strategies.md)", default=0.01)
+    optimizer: str = _help("'adam' or 'sgd' (with momentum)", default="adam")
+    momentum: float = _help("sgd: momentum coefficient", default=0.9)
+    beta1: float = _help("adam: first-moment decay", default=0.9)
+    beta2: float = _help("adam: second-moment decay", default=0.999)
+    l2: float = _help("L2 weight decay: the optimizer follows -g + l2 * theta", default=0.005)
+
+
+#: strategy.name -> its config class (each strategy owns its keys).
+STRATEGY_CONFIGS: dict[str, type[StrategyConfig]] = {"bernoulli_nes": BernoulliNESConfig, "openai_es": OpenAIESConfig}
+
+
+def default_strategy(family: str) -> str:
+    """The strategy a family trains with when the config names none."""
+    return "bernoulli_nes" if family.startswith("binary") else "openai_es"
 
 
 @dataclass(frozen=True)
@@ -85,7 +123,7 @@ class RunConfig:
 class Config:
     env: EnvConfig = field(default_factory=EnvConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    strategy: StrategyConfig = field(default_factory=BernoulliNESConfig)
     run: RunConfig = field(default_factory=RunConfig)
     description: str = ""
 
@@ -138,13 +176,27 @@ def _check_type(key: str, value: Any, annotation: Any) -> Any:
     raise AssertionError(f"unhandled annotation {ann} for {key}")  # pragma: no cover
 
 
+def _strategy_class(values: dict) -> type[StrategyConfig]:
+    strategy = values.get("name", StrategyConfig.name)
+    if strategy not in STRATEGY_CONFIGS:
+        raise ConfigError(f"strategy.name must be one of {', '.join(STRATEGY_CONFIGS)}, got {strategy!r}")
+    return STRATEGY_CONFIGS[strategy]
+
+
 def _section(name: str, cls, values: dict) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"[{name}] must be a table, got {values!r}")
+    if name == "strategy":
+        cls = _strategy_class(values)
     known = {f.name: f for f in fields(cls)}
     kwargs = {}
     for key, value in values.items():
         if key not in known:
+            if name == "strategy":
+                owners = [n for n, c in STRATEGY_CONFIGS.items() if key in {f.name for f in fields(c)}]
+                if owners:
+                    raise ConfigError(f"strategy.{key} belongs to {' and '.join(owners)}, not to {kwargs.get('name', cls().name)} "
+                                      f"(strategy.name = {cls().name!r}; its keys: {', '.join(sorted(known))})")
             raise ConfigError(f"unknown config key {name}.{key} (known: {', '.join(sorted(known))})")
         kwargs[key] = _check_type(f"{name}.{key}", value, known[key].type)
     return cls(**kwargs)
@@ -172,6 +224,22 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"env.max_episode_steps must be >= 0, got {cfg.env.max_episode_steps}")
     if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in cfg.policy.hidden):
         raise ConfigError(f"policy.hidden must be a list of positive integers, got {cfg.policy.hidden}")
+    if cfg.policy.family not in FAMILIES:
+        raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
+    if cfg.policy.action_head not in ("auto", "bins", "tanh"):
+        raise ConfigError(f"policy.action_head must be 'auto', 'bins' or 'tanh', got {cfg.policy.action_head!r}")
+    if cfg.policy.obs_std_floor <= 0 or cfg.policy.obs_clip <= 0:
+        raise ConfigError("policy.obs_std_floor and policy.obs_clip must be > 0")
+    st = cfg.strategy
+    if st.population < 2 or st.population % 2:
+        raise ConfigError(f"strategy.population must be an even number >= 2 (members come in pairs), got {st.population}")
+    if isinstance(st, OpenAIESConfig):
+        if st.sigma <= 0 or st.lr <= 0 or st.l2 < 0:
+            raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")
+        if st.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {st.optimizer!r}")
+        if not (0 <= st.momentum < 1 and 0 <= st.beta1 < 1 and 0 <= st.beta2 < 1):
+            raise ConfigError("strategy.momentum, strategy.beta1 and strategy.beta2 must be in [0, 1)")
     if cfg.policy.bits_per_dim < 1:
         raise ConfigError(f"policy.bits_per_dim must be >= 1, got {cfg.policy.bits_per_dim}")
     if cfg.policy.edges not in ("auto", "samples", "running"):
@@ -194,6 +262,11 @@ def from_dict(data: dict) -> Config:
     if not isinstance(description, str):
         raise ConfigError(f"description must be a string, got {description!r}")
     sections = {}
+    strategy = data.get("strategy", {})
+    if isinstance(strategy, dict) and "name" not in strategy:
+        policy = data.get("policy", {})
+        family = policy.get("family", PolicyConfig.family) if isinstance(policy, dict) else PolicyConfig.family
+        data["strategy"] = {"name": default_strategy(family) if isinstance(family, str) else StrategyConfig.name, **strategy}
     for name, values in data.items():
         if name not in SECTIONS:
             raise ConfigError(f"unknown config section [{name}] (known: {', '.join(SECTIONS)})")
@@ -231,6 +304,14 @@ def apply_overrides(cfg: Config, overrides: dict[str, dict[str, Any]]) -> Config
     for section, values in overrides.items():
         if section not in SECTIONS:
             raise ConfigError(f"unknown config section {section!r} (known: {', '.join(SECTIONS)})")
+        if section == "policy" and "family" in values and "name" not in overrides.get("strategy", {}):
+            # a family of the other genome kind trains with its own default strategy
+            name = default_strategy(str(values["family"]))
+            if default_strategy(cfg.policy.family) != name:
+                data["strategy"] = {"name": name, "population": cfg.strategy.population}
+        if section == "strategy" and values.get("name", cfg.strategy.name) != cfg.strategy.name:
+            # another strategy: its own defaults; only the population carries over
+            data[section] = {"population": cfg.strategy.population}
         data[section].update(values)
     return from_dict(data)
 
@@ -315,6 +396,17 @@ def help_table() -> list[tuple[str, str, str]]:
     """``(section.key, default, help)`` for every key, for ``genome train --help``."""
     rows = []
     for name, cls in SECTIONS.items():
+        if name == "strategy":
+            seen = set()
+            for strategy, scls in STRATEGY_CONFIGS.items():
+                default = scls()
+                for f in fields(scls):
+                    if f.name in ("name", "population") and f.name in seen:
+                        continue
+                    seen.add(f.name)
+                    tag = "" if f.name in ("name", "population") else f"[{strategy}] "
+                    rows.append((f"strategy.{f.name}", _toml_value(getattr(default, f.name)), tag + f.metadata.get("help", "")))
+            continue
         default = cls()
         for f in fields(cls):
             rows.append((f"{name}.{f.name}", _toml_value(getattr(default, f.name)), f.metadata.get("help", "")))

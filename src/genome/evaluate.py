@@ -45,10 +45,7 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
         if spec is None:
             raise ConfigError(f"{env_id} is not a native environment; use --backend gymnasium")
         net = policy.network
-        result = run_native(
-            spec, spec.max_episode_steps, net.weights[None], net.thresholds[None], net.layout,
-            net.encoder, net.head, seed, EpisodeRequest(episodes, rng.REPORT, 0),
-        )
+        result = run_native(spec, spec.max_episode_steps, net, net.kernel_arrays(), seed, EpisodeRequest(episodes, rng.REPORT, 0))
         return result.returns[0]
     if backend == "gymnasium":
         return _gymnasium_returns(policy, env_id.removeprefix("genome/") if spec is not None else env_id, episodes, seed)

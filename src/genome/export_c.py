@@ -1,17 +1,21 @@
-"""Export a trained binary policy as one dependency-free C99 source file.
+"""Export a trained policy (any family) as one dependency-free C99 source file.
 
-The file holds the encoder and the network as ``static const`` arrays and defines
+The file holds the encoder (binary networks) or the observation normalizer (real-valued
+networks) and the network as ``static const`` arrays and defines
 
-* ``void genome_scores(const float *obs, int32_t *scores)`` -- the network's output scores;
+* ``void genome_scores(const float *obs, int32_t *scores)`` -- the network's output scores
+  (``double *scores`` for a real-valued network);
 * ``int genome_act(const float *obs)`` -- the discrete action (argmax, ties to the lowest
   index), for a discrete action space;
 * ``void genome_act_continuous(const float *obs, float *action)`` -- for a box action
   space (``bins`` or ``tanh`` head).
 
 Arithmetic matches genome's own kernels: observations are compared with the bucket edges
-in float32, hidden units fire iff ``popcount(x ^ w) <= t``, and the action head does the
-same float32/float64 steps, so the C policy picks the same action as
-``genome.load_policy(...).act`` (the test suite compiles it and checks).
+in float32, hidden units fire iff ``popcount(x ^ w) <= t``; a real-valued network
+normalizes in double, sums ``W x + b`` in double in index order with float32 weights and
+applies the C library's ``tanh``; the action head does the same float32/float64 steps, so
+the C policy picks the same action as ``genome.load_policy(...).act`` (the test suite
+compiles it and checks).
 """
 
 from __future__ import annotations
@@ -51,8 +55,11 @@ def _u64(v) -> str:
     return f"UINT64_C(0x{int(v):016x})"
 
 
-def export_c(net: BinaryNetwork, env_id: str | None = None, prefix: str = "genome") -> str:
-    """C source for ``net`` (a policy with an encoder and, for box actions, a head)."""
+def export_c(net, env_id: str | None = None, prefix: str = "genome") -> str:
+    """C source for ``net``: a binary network with an encoder (and, for box actions, a head),
+    or a real-valued network."""
+    if not isinstance(net, BinaryNetwork):
+        return _export_dense(net, env_id, prefix)
     enc = net.encoder
     if enc is None:
         raise ConfigError("only a policy with an encoder can be exported (this network has none)")
@@ -152,38 +159,90 @@ def export_c(net: BinaryNetwork, env_id: str | None = None, prefix: str = "genom
     body.append("}\n")
     out.extend(body)
 
+    out.append(_act_functions(p, head, sizes[-1], "int32_t"))
+    return "".join(out)
+
+
+def _act_functions(p: str, head, n_out: int, score_type: str) -> str:
+    """``{p}_act`` (argmax) or ``{p}_act_continuous`` (bins / tanh head) over ``{p}_scores``."""
     if head is None or head.kind == ARGMAX:
-        out.append(
+        return (
             f"\nint {p}_act(const float *obs) {{\n"
-            f"    int32_t s[{sizes[-1]}];\n"
+            f"    {score_type} s[{n_out}];\n"
             f"    {p}_scores(obs, s);\n"
             "    int best = 0;\n"
-            f"    for (int j = 1; j < {sizes[-1]}; j++) if (s[j] > s[best]) best = j;\n"
+            f"    for (int j = 1; j < {n_out}; j++) if (s[j] > s[best]) best = j;\n"
             "    return best;\n}\n"
         )
-    else:
-        out.append(_c_array("float", f"{p}_action_low", head.low, _float))
-        out.append(_c_array("float", f"{p}_action_high", head.high, _float))
-        lines = [
-            f"\nvoid {p}_act_continuous(const float *obs, float *action) {{\n",
-            f"    int32_t s[{sizes[-1]}];\n",
-            f"    {p}_scores(obs, s);\n",
-            f"    for (int d = 0; d < {head.action_dim}; d++) {{\n",
-            f"        float lo = {p}_action_low[d], hi = {p}_action_high[d];\n",
+    out = [_c_array("float", f"{p}_action_low", head.low, _float), _c_array("float", f"{p}_action_high", head.high, _float)]
+    lines = [
+        f"\nvoid {p}_act_continuous(const float *obs, float *action) {{\n",
+        f"    {score_type} s[{n_out}];\n",
+        f"    {p}_scores(obs, s);\n",
+        f"    for (int d = 0; d < {head.action_dim}; d++) {{\n",
+        f"        float lo = {p}_action_low[d], hi = {p}_action_high[d];\n",
+    ]
+    if head.kind == BINS:
+        lines += [
+            f"        int best = d * {head.bins};\n",
+            f"        for (int j = best + 1; j < (d + 1) * {head.bins}; j++) if (s[j] > s[best]) best = j;\n",
+            f"        int k = best - d * {head.bins};\n",
+            f"        action[d] = (float)((double)lo + (double)(hi - lo) * (double)k / (double)({head.bins} - 1));\n",
         ]
-        if head.kind == BINS:
-            lines += [
-                f"        int best = d * {head.bins};\n",
-                f"        for (int j = best + 1; j < (d + 1) * {head.bins}; j++) if (s[j] > s[best]) best = j;\n",
-                f"        int k = best - d * {head.bins};\n",
-                f"        action[d] = (float)((double)lo + (double)(hi - lo) * (double)k / (double)({head.bins} - 1));\n",
-            ]
-        else:
-            lines += [
-                "        double mid = 0.5 * ((double)lo + (double)hi);\n",
-                "        double half = 0.5 * ((double)hi - (double)lo);\n",
-                f"        action[d] = (float)(mid + half * tanh((double)s[d] / {float(head.scale)!r}));\n",
-            ]
-        lines.append("    }\n}\n")
-        out.extend(lines)
+    else:
+        lines += [
+            "        double mid = 0.5 * ((double)lo + (double)hi);\n",
+            "        double half = 0.5 * ((double)hi - (double)lo);\n",
+            f"        action[d] = (float)(mid + half * tanh((double)s[d] / {float(head.scale)!r}));\n",
+        ]
+    lines.append("    }\n}\n")
+    return "".join(out + lines)
+
+
+def _double(v: float) -> str:
+    return repr(float(v))
+
+
+def _export_dense(net, env_id: str | None, prefix: str) -> str:
+    """C source for a real-valued :class:`~genome.policies.dense.DenseNetwork`."""
+    p = prefix
+    sizes = net.layer_sizes
+    head, norm = net.head, net.normalizer
+    out = [
+        f"/* {p}: {net.family} policy exported by genome {__version__}" + (f" for {env_id}" if env_id else "")
+        + f".\n * Network {'-'.join(map(str, sizes))}, tanh hidden units, observation normalization, "
+        + f"head '{head.name}'. Dependency-free C99. */\n",
+        "#include <stdint.h>\n#include <math.h>\n",
+        f"#define {p.upper()}_N_OBS {sizes[0]}\n#define {p.upper()}_N_OUTPUTS {sizes[-1]}\n",
+    ]
+    if head.kind != ARGMAX:
+        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out.append(f"#define {p.upper()}_MAX_WIDTH {max(sizes)}\n\n")
+    out.append(_c_array("float", f"{p}_mean", norm.mean, _float))
+    out.append(_c_array("float", f"{p}_std", norm.std, _float))
+    out.append(_c_array("float", f"{p}_params", net.params, _float))
+    body = [
+        f"\nvoid {p}_scores(const float *obs, double *scores) {{\n",
+        f"    double a[{p.upper()}_MAX_WIDTH], h[{p.upper()}_MAX_WIDTH];\n",
+        f"    for (int d = 0; d < {sizes[0]}; d++) {{\n",
+        f"        double v = ((double)obs[d] - (double){p}_mean[d]) / (double){p}_std[d];\n",
+        f"        a[d] = v < {_double(-norm.clip)} ? {_double(-norm.clip)} : (v > {_double(norm.clip)} ? {_double(norm.clip)} : v);\n",
+        "    }\n",
+    ]
+    q = 0
+    n_layers = len(sizes) - 1
+    for layer in range(n_layers):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        b0 = q + n_in * n_out
+        dst = "scores" if layer == n_layers - 1 else "h"
+        body.append(f"    for (int i = 0; i < {n_out}; i++) {{\n        double acc = 0.0;\n")
+        body.append(f"        for (int j = 0; j < {n_in}; j++) acc += (double){p}_params[{q} + i * {n_in} + j] * a[j];\n")
+        body.append(f"        acc += (double){p}_params[{b0} + i];\n")
+        body.append(f"        {dst}[i] = {'acc' if dst == 'scores' else 'tanh(acc)'};\n    }}\n")
+        if dst == "h":
+            body.append(f"    for (int i = 0; i < {n_out}; i++) a[i] = h[i];\n")
+        q = b0 + n_out
+    body.append("}\n")
+    out.extend(body)
+    out.append(_act_functions(p, head, sizes[-1], "double"))
     return "".join(out)

@@ -1,4 +1,5 @@
-"""``Policy``: a trained binary network with its encoder and action head, acting on raw
+"""``Policy``: a trained network of any family (a binary network with its encoder, or a
+real-valued network with its observation normalizer) and its action head, acting on raw
 observations; and :func:`load_policy` for policy files and run directories."""
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ class Policy:
     """``act(obs)`` maps one raw observation to an environment action (an ``int`` for a
     discrete action space, a float32 array for a box)."""
 
-    def __init__(self, network: BinaryNetwork, env_id: str | None = None, env_kwargs: dict | None = None):
-        if network.encoder is None:
+    def __init__(self, network, env_id: str | None = None, env_kwargs: dict | None = None):
+        if isinstance(network, BinaryNetwork) and network.encoder is None:
             raise ModelFormatError("a policy needs a network with an encoder (this one has none)")
         self.network = network
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
+
+    @property
+    def family(self) -> str:
+        return getattr(self.network, "family", "binary_mlp")
 
     @property
     def encoder(self):
@@ -59,6 +64,16 @@ def run_env(run_dir: Path) -> tuple[str | None, dict]:
     return env.get("id"), dict(env.get("kwargs", {}))
 
 
+def load_network(path: str | os.PathLike):
+    """The network in a policy file, whatever its family; a bad file raises ``ValueError``."""
+    from genome.nets import fileformat
+
+    data = fileformat.read_file(path)
+    if fileformat.family_of(data, str(path)) == "binary_mlp":
+        return BinaryNetwork.from_bytes(data, str(path))
+    return fileformat.decode_dense(data, str(path))
+
+
 def load_policy(path: str | os.PathLike) -> Policy:
     """Load a policy file (``*.gbn``) or a run directory (its ``policy.gbn``)."""
     p = Path(path)
@@ -66,7 +81,7 @@ def load_policy(path: str | os.PathLike) -> Policy:
         file = p / POLICY_FILE
         if not file.is_file():
             raise ConfigError(f"{p} is not a genome run directory (no {POLICY_FILE}; has the run finished?)")
-        return Policy(BinaryNetwork.load(file), *run_env(p))
+        return Policy(load_network(file), *run_env(p))
     if not p.exists():
         raise ConfigError(f"{p}: no such run directory or policy file")
-    return Policy(BinaryNetwork.load(p), None)
+    return Policy(load_network(p), None)

@@ -23,6 +23,7 @@ EVAL = 3  #: evaluation episodes' start states (held out from training)
 ENCODER = 4  #: observations gathered to fit encoder edges
 CENTER = 5  #: the center network's per-generation check
 REPORT = 6  #: `genome eval` episodes
+INIT = 7  #: initial parameters of real-valued policy families
 
 
 @njit(cache=True, inline="always", nogil=True)
@@ -61,4 +62,22 @@ def uniforms(key, n):
     out = np.empty(n, dtype=np.float64)
     for i in range(n):
         out[i] = random_uniform(key, i)
+    return out
+
+
+@njit(cache=True, inline="always", nogil=True)
+def random_normal(key, i):
+    """The ``i``-th standard normal of the stream ``key`` (Box-Muller on uniforms ``2i`` and
+    ``2i + 1``; the first uniform is mapped to ``(0, 1]`` so the logarithm stays finite)."""
+    u1 = 1.0 - random_uniform(key, 2 * i)
+    u2 = random_uniform(key, 2 * i + 1)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+
+
+@njit(cache=True, nogil=True)
+def normals(key, n):
+    """``n`` consecutive standard normals of stream ``key`` (for Python callers and tests)."""
+    out = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        out[i] = random_normal(key, i)
     return out

@@ -26,157 +26,30 @@ from pathlib import Path
 import numpy as np
 
 from genome import checkpoint, rng
+from genome.build import Setup, build
 from genome.config import Config
-from genome.encoders import ENCODERS
-from genome.encoders.base import Encoder
-from genome.envs.native import NativeEnvSpec, native_spec
 from genome.errors import ConfigError
 from genome.evaluate import describe
 from genome.io import atomic_write_text
-from genome.nets.binary import BinaryNetwork
-from genome.policies.binary_mlp import BinaryMLP
-from genome.policies.heads import ActionHead
+from genome.encoders.auto import RunningStats
 from genome.policy import POLICY_FILE, Policy
-from genome.encoders.auto import RunningStats, encoder_for_space, obs_dims, thermometer_from_stats, uses_running_stats
 from genome.rollout.executors import LocalExecutor
-from genome.rollout.gym_problem import GymProblem, GymSpec, episode_seed, make_env
 from genome.rollout.pool import ProcessExecutor
-from genome.rollout.problem import EpisodeRequest, EvalResult, NativeProblem, random_observations
+from genome.rollout.problem import EpisodeRequest, EvalResult
 from genome.runlog import Progress, TensorBoardLog
-from genome.strategies import STRATEGIES, FixedMembers, Strategy
+from genome.strategies import FixedMembers
 
 
 @dataclass
 class TrainResult:
-    """What training returns: the summary (as written to ``summary.json``) and the policy."""
+    """What training returns: the summary (as written to ``summary.json``) and the policy
+    network (a :class:`~genome.nets.binary.BinaryNetwork` or a
+    :class:`~genome.policies.dense.DenseNetwork`)."""
 
     summary: dict
-    policy: BinaryNetwork
+    policy: object
     history: list[dict] = field(default_factory=list)
     run_dir: Path | None = None
-
-
-@dataclass
-class Setup:
-    """Everything a run is built from; a pure function of the config."""
-
-    config: Config
-    env_id: str
-    native: NativeEnvSpec | None  #: None for a Gymnasium environment
-    strategy: Strategy
-    problem: NativeProblem | GymProblem
-    target: float | None
-    stats: RunningStats | None = None  #: running observation statistics (Gymnasium Box observations)
-
-    @property
-    def family(self) -> BinaryMLP:
-        return self.problem.family
-
-    @property
-    def running_edges(self) -> bool:
-        return self.stats is not None and self.config.policy.edges in ("auto", "running")
-
-
-# ------------------------------------------------------------------ building
-def build_encoder(cfg: Config, env: NativeEnvSpec) -> Encoder:
-    """The observation encoder; edges for unbounded dimensions (or all of them, with
-    ``policy.edges = "samples"``) come from quantiles of random-policy observations."""
-    pc = cfg.policy
-    name = "thermometer" if pc.encoder == "auto" else pc.encoder
-    if name not in ENCODERS or name in ("rawbits", "image"):
-        raise ConfigError(f"policy.encoder must be auto, thermometer, onehot or sign for {env.env_id}, got {pc.encoder!r}")
-    cls = ENCODERS[name]
-    samples = np.zeros((pc.encoder_samples, env.obs_size), dtype=np.float32)
-    low = float(env.action_low[0]) if not env.discrete else 0.0
-    high = float(env.action_high[0]) if not env.discrete else 0.0
-    random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, pc.encoder_samples, samples)
-    if pc.edges in ("samples", "running"):
-        return cls.from_samples(samples, pc.bits_per_dim)
-    import gymnasium as gym
-
-    space = gym.spaces.Box(env.obs_low, env.obs_high, dtype=np.float32)
-    return cls.from_space(space, pc.bits_per_dim, samples=samples)
-
-
-def build_head(cfg: Config, env: NativeEnvSpec) -> ActionHead:
-    import gymnasium as gym
-
-    pc = cfg.policy
-    if env.discrete:
-        space = gym.spaces.Discrete(env.n_actions)
-    else:
-        space = gym.spaces.Box(env.action_low, env.action_high, dtype=np.float32)
-    return ActionHead.for_space(space, pc.action_head, pc.action_bins, pc.action_scale or None, n_hidden=pc.hidden[-1] if pc.hidden else 0)
-
-
-def _strategy(cfg: Config, n_params: int) -> Strategy:
-    sc = cfg.strategy
-    if sc.name not in STRATEGIES:
-        raise ConfigError(f"strategy.name must be one of {', '.join(STRATEGIES)}, got {sc.name!r}")
-    return STRATEGIES[sc.name](n_params, population=sc.population, lr=sc.lr, eps=sc.eps, theta_max=sc.theta_max, entropy=sc.entropy)
-
-
-def build(cfg: Config) -> Setup:
-    env = native_spec(cfg.env.id)
-    if env is None or cfg.env.kwargs:
-        return build_gym(cfg)
-    family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, env), cfg.policy.bias_bits)
-    problem = NativeProblem(env, family, cfg.run.seed, cfg.env.max_episode_steps or None)
-    return Setup(cfg, env.env_id, env, _strategy(cfg, family.n_params), problem, cfg.target_value(env.reward_threshold))
-
-
-def random_gym_observations(env, n: int, seed: int, max_episodes: int = 10_000) -> np.ndarray:
-    """``n`` finite observations of random-action episodes (reset seeds from the counter RNG).
-    An episode whose environment raises or goes non-finite is cut short, not fatal."""
-    out, errors = [], []
-    env.action_space.seed(seed)
-    for episode in range(max_episodes):
-        if len(out) >= n:
-            break
-        try:
-            obs, _ = env.reset(seed=episode_seed(seed, rng.ENCODER, 0, episode))
-            for _ in range(n):
-                x = np.asarray(obs, np.float64).reshape(-1)
-                if not np.all(np.isfinite(x)):
-                    break
-                out.append(x)
-                obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
-                if terminated or truncated or len(out) >= n:
-                    break
-        except Exception as exc:  # noqa: BLE001 - a misbehaving environment: keep what we have
-            errors.append(f"{type(exc).__name__}: {exc}")
-    if not out:
-        raise ConfigError(f"could not observe {env.spec.id if env.spec else 'the environment'} with random actions ({errors[0] if errors else 'no observations'})")
-    return np.array(out[:n])
-
-
-def build_gym(cfg: Config) -> Setup:
-    """Any Gymnasium id: the encoder follows the observation space, the head the action space."""
-    import gymnasium as gym
-
-    pc, ec = cfg.policy, cfg.env
-    try:
-        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None)
-    except ConfigError:
-        raise
-    except gym.error.DependencyNotInstalled as exc:
-        raise ConfigError(f"{ec.id} needs an extra dependency ({exc}); e.g. pip install 'genome[box2d]', 'genome[mujoco]' or 'genome[atari]'") from None
-    except Exception as exc:  # noqa: BLE001 - gymnasium.make can raise almost anything for bad ids/kwargs
-        raise ConfigError(f"cannot make environment {ec.id!r} with env.kwargs {ec.kwargs}: {type(exc).__name__}: {exc}") from None
-    try:
-        stats = None
-        if uses_running_stats(env.observation_space):
-            stats = RunningStats.empty(obs_dims(env.observation_space))
-            stats.add_samples(random_gym_observations(env, pc.encoder_samples, cfg.run.seed))
-        encoder = encoder_for_space(env.observation_space, pc, stats)
-        head = ActionHead.for_space(env.action_space, pc.action_head, pc.action_bins, pc.action_scale or None, n_hidden=pc.hidden[-1] if pc.hidden else 0)
-        threshold = env.spec.reward_threshold if env.spec is not None else None
-    finally:
-        env.close()
-    running = stats is not None and pc.edges in ("auto", "running")
-    spec = GymSpec(ec.id, dict(ec.kwargs), tuple(pc.hidden), head, pc.bias_bits, cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running)
-    problem = GymProblem(spec, encoder)
-    return Setup(cfg, ec.id, None, _strategy(cfg, problem.family.n_params), problem, cfg.target_value(threshold), stats)
 
 
 @contextmanager
@@ -275,12 +148,11 @@ class Trainer:
             self.frames = int(trainer["frames"])
             self.seconds_before = float(trainer["seconds"])
             self.best_mean = float(trainer["best_mean"])
-            self.best_genome = np.asarray(trainer["best_genome"], dtype=np.uint8)
+            self.best_genome = np.asarray(trainer["best_genome"], dtype=self.best_genome.dtype)
             self.failures = int(trainer.get("failures", 0))
             if self.setup.stats is not None:
                 self.setup.stats = RunningStats.from_arrays(trainer)
-                if self.setup.running_edges:
-                    self.setup.problem.set_encoder(thermometer_from_stats(self.setup.stats, self.cfg.policy.bits_per_dim))
+                self.setup.problem.set_family(self.setup.family.with_stats(self.setup.stats))
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"{path}: checkpoint is incomplete ({exc})") from None
         self.resumed_from = path
@@ -355,12 +227,12 @@ class Trainer:
             row["eval/return_mean"] = float(test.returns.mean())
             se = float(test.returns.std(ddof=1)) / np.sqrt(test.returns.size) if test.returns.size > 1 else 0.0
             if row["eval/return_mean"] - run.target_se * se >= target:
-                # decoded now: the encoder's running edges move on below, and the saved
+                # decoded now: the running statistics move on below, and the saved
                 # policy must be the one that passed the test
                 passed = (self.setup.family.decode(center), test)
         stats = self.setup.stats
-        if self.setup.running_edges and result.obs_sum is not None:
-            # the next generation's encoder: edges from all observations seen so far
+        if self.setup.running and result.obs_sum is not None:
+            # the next generation's encoder edges / normalizer: all observations seen so far
             stats = RunningStats(stats.count, stats.total.copy(), stats.total_sq.copy())
             stats.add(result.obs_count.sum(), result.obs_sum.sum(axis=0), result.obs_sumsq.sum(axis=0))
 
@@ -371,7 +243,7 @@ class Trainer:
             self.best_mean, self.best_genome = center_mean, center
         if stats is not self.setup.stats:
             self.setup.stats = stats
-            self.setup.problem.set_encoder(thermometer_from_stats(stats, cfg.policy.bits_per_dim))
+            self.setup.problem.set_family(self.setup.family.with_stats(stats))
         self.state = state
         row["seconds"] = self.seconds
         row["perf/frames"] = self.frames
@@ -451,8 +323,11 @@ class Trainer:
             "wall_seconds": self.seconds,
             "eval_mean": evaluation["mean"],
             "eval": evaluation,
+            "family": self.cfg.policy.family,
+            "strategy": self.strategy.name,
             "n_params": self.setup.family.n_params,
-            "layer_sizes": list(self.setup.family.layout.sizes),
+            "size_bits": self.setup.family.size_bits,
+            "layer_sizes": list(self.setup.family.layer_sizes),
             "policy_bytes": len(policy.to_bytes()),
         }
         if self.resumed_from is not None:
@@ -466,8 +341,7 @@ class Trainer:
     def close(self) -> None:
         self.progress.close()
         self.executor.close()
-        if isinstance(self.setup.problem, GymProblem):
-            self.setup.problem.close()
+        self.setup.problem.close()
         if self._tb is not None:
             self._tb.close()
             self._tb = None

@@ -9,7 +9,7 @@ from genome import rng
 from genome.config import Config, EnvConfig, PolicyConfig
 from genome.envs.native import MAX_UNIFORMS, NATIVE_ENVS, env_reset
 from genome.rollout.problem import EpisodeRequest
-from genome.trainer import build
+from genome.build import build
 
 SETTINGS = {
     "CartPole-v1": {},

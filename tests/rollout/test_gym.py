@@ -8,11 +8,11 @@ import pytest
 import genome
 from genome import rng
 from genome.evaluate import evaluate_policy
-from genome.config import Config, EnvConfig, PolicyConfig, RunConfig, StrategyConfig
+from genome.config import Config, EnvConfig, PolicyConfig, RunConfig, BernoulliNESConfig
 from genome.rollout.pool import ProcessExecutor
 from genome.rollout.problem import EpisodeRequest
 from genome.strategies.bernoulli_nes import BernoulliMembers
-from genome.trainer import build
+from genome.build import build
 
 FLAKY = "tests.rollout.flaky_env:Flaky-v0"
 
@@ -24,7 +24,7 @@ def tiny(env_id, **kw):
         Config(
             env=EnvConfig(id=env_id, **kw.pop("env", {})),
             policy=PolicyConfig(hidden=[16], encoder_samples=300, **kw.pop("policy", {})),
-            strategy=StrategyConfig(population=8),
+            strategy=BernoulliNESConfig(population=8),
             run=RunConfig(**run),
         ),
         **kw,
@@ -59,7 +59,7 @@ def healthy_twin(setup):
     """The same problem without misbehaviour, sharing the encoder (its edges come from the
     warm-up episodes, which a misbehaving env cuts short)."""
     twin = members_and_problem("none")[0].problem
-    twin.set_encoder(setup.problem.family.encoder)
+    twin.set_family(setup.problem.family)
     return twin
 
 
@@ -67,7 +67,7 @@ def members_and_problem(mode, marker="", episodes=1, population=12):
     cfg = Config(
         env=EnvConfig(id=FLAKY, kwargs={"mode": mode, "marker": marker}, step_limit=50),
         policy=PolicyConfig(hidden=[8], encoder_samples=200),
-        strategy=StrategyConfig(population=population),
+        strategy=BernoulliNESConfig(population=population),
     )
     setup = build(cfg)
     members = BernoulliMembers(np.full(setup.family.n_params, 0.5), 1, 0, population)
@@ -120,7 +120,7 @@ def test_failures_are_recorded_and_the_run_goes_on(tmp_path):
         Config(
             env=EnvConfig(id=FLAKY, kwargs={"mode": "raise"}, common_starts=False),
             policy=PolicyConfig(hidden=[8], encoder_samples=200),
-            strategy=StrategyConfig(population=12),
+            strategy=BernoulliNESConfig(population=12),
             run=RunConfig(generations=2, target="none", eval_episodes=3, center_episodes=1, workers=1),
         ),
         run_dir=tmp_path / "run",
@@ -152,7 +152,7 @@ def test_a_solved_run_saves_the_encoder_its_test_used(tmp_path):
     solved = tiny("LunarLander-v3", **kw)
     assert solved.summary["solved"] and solved.summary["generations"] == 1
     cfg = Config(env=EnvConfig(id="LunarLander-v3", max_episode_steps=40), policy=PolicyConfig(hidden=[16], encoder_samples=300),
-                 strategy=StrategyConfig(population=8), run=RunConfig(workers=1))
+                 strategy=BernoulliNESConfig(population=8), run=RunConfig(workers=1))
     setup = build(cfg)
     assert solved.policy.encoder == thermometer_from_stats(setup.stats, cfg.policy.bits_per_dim)
 
@@ -180,6 +180,6 @@ def test_multibinary_observations_are_the_bits():
     assert enc.encode_bits(np.array([1, 0, 1, 1, 0, 0], np.int8)).tolist() == [1, 0, 1, 1, 0, 0]
     result = genome.train(
         Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8], bias_bits=2),
-               strategy=StrategyConfig(population=32), run=RunConfig(generations=25, target="none", eval_episodes=20, workers=1))
+               strategy=BernoulliNESConfig(population=32), run=RunConfig(generations=25, target="none", eval_episodes=20, workers=1))
     )
     assert result.summary["eval_mean"] >= 9.0  # learned to copy the first bit (10 steps per episode)

@@ -57,6 +57,8 @@ class BinaryNetwork:
     [1, 0]
     """
 
+    kernel = "binary"
+
     def __init__(
         self,
         layout: Layout,
@@ -149,6 +151,10 @@ class BinaryNetwork:
     @property
     def n_outputs(self) -> int:
         return self.layout.sizes[-1]
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """This network as a population of one, for the fused rollouts."""
+        return self.weights[None], self.thresholds[None]
 
     # ------------------------------------------------------------- inference
     def forward(self, bits) -> np.ndarray:

@@ -1,4 +1,22 @@
-"""The compact policy file of a binary network (little-endian, no pickle).
+"""The compact policy file (little-endian, no pickle): every policy family.
+
+Version 2 (written now)::
+
+    4 magic b"GBNN" | 2 version (2) | 4 total file length | 1 family tag | record | 4 CRC-32
+
+Family tags: 0 ``binary_mlp``, 1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``.
+The binary record is version 1's body below (from the layer count on). The real-valued
+record (:func:`encode_dense`) is::
+
+    1 layer count L | 4 (L+1) layer sizes | 2 L (layer kind, bias flag) |
+    4 parameter count P | 4 P float32 genome | normalizer (4 dims, 4 clip, 4 dims mean,
+    4 dims std) | 1 head flag + action head
+
+The genome is stored, not the expanded matrices, so a Toeplitz layer costs its
+``n_out + n_in - 1`` parameters on disk too. Version 1 files (binary networks only) keep
+loading.
+
+Version 1:
 
 =========  ===========================================================================
 bytes      field
@@ -35,8 +53,11 @@ from genome.io import Reader
 from genome.policies.heads import ActionHead
 
 MAGIC = b"GBNN"
-VERSION = 1
-_HEADER = struct.Struct("<4sHIH")
+VERSION = 2
+_HEADER = struct.Struct("<4sHIH")  # version 1
+_FRAME = struct.Struct("<4sHI")  # version 2: magic, version, total length
+#: policy.family -> tag in version-2 files
+FAMILY_TAGS = {"binary_mlp": 0, "linear": 1, "mlp": 2, "toeplitz": 3, "circulant": 4}
 _BIAS_DTYPES = {0: None, 1: "<i1", 2: "<i2", 4: "<i4"}
 #: Refuse to allocate networks larger than this many weight bits from a file.
 MAX_WEIGHT_BITS = 1 << 31
@@ -70,18 +91,24 @@ def encode(
             body.append(np.asarray(b).astype(_BIAS_DTYPES[width]).tobytes())
     body.append(bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload())
     body.append(bytes([0]) if head is None else bytes([1]) + head.payload())
-    payload = b"".join(body)
-    total = _HEADER.size + len(payload) + 4
-    head = _HEADER.pack(MAGIC, VERSION, total, len(sizes) - 1)
-    data = head + payload
+    return _frame(FAMILY_TAGS["binary_mlp"], struct.pack("<H", len(sizes) - 1) + b"".join(body))
+
+
+def _frame(tag: int, record: bytes) -> bytes:
+    total = _FRAME.size + 1 + len(record) + 4
+    data = _FRAME.pack(MAGIC, VERSION, total) + bytes([tag]) + record
     return data + struct.pack("<I", zlib.crc32(data))
 
 
-def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[np.ndarray], Encoder | None, ActionHead | None]:
-    """Parse a policy file into ``(sizes, weight bits (uint8 0/1), biases, encoder, head)``.
+def encode_dense(net) -> bytes:
+    """A real-valued :class:`~genome.policies.dense.DenseNetwork` as a version-2 file."""
+    record = [net.structure.payload(), struct.pack("<I", net.genome.shape[0]), net.genome.astype("<f4").tobytes(),
+              net.normalizer.payload(), bytes([1]) + net.head.payload()]
+    return _frame(FAMILY_TAGS[net.family], b"".join(record))
 
-    Every problem raises :class:`ModelFormatError` (a ``ValueError``) naming ``source``.
-    """
+
+def _open(data: bytes, source: str) -> tuple[int, Reader]:
+    """Check magic, version, length and checksum; returns ``(family tag, reader at the record)``."""
     if len(data) == 0:
         raise ModelFormatError(f"{source}: file is empty, not a genome policy file")
     if len(data) < 4 and MAGIC.startswith(bytes(data)):
@@ -90,9 +117,9 @@ def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[
         raise ModelFormatError(f"{source}: not a genome policy file (expected magic {MAGIC!r}, found {bytes(data[:4])!r})")
     if len(data) < _HEADER.size + 4:
         raise ModelFormatError(f"{source}: file is truncated ({len(data)} bytes, too short for the header)")
-    _, version, total, n_layers = _HEADER.unpack_from(data)
-    if version != VERSION:
-        raise ModelFormatError(f"{source}: unsupported format version {version} (this genome reads version {VERSION}); upgrade genome")
+    _, version, total = _FRAME.unpack_from(data)
+    if version not in (1, VERSION):
+        raise ModelFormatError(f"{source}: unsupported format version {version} (this genome reads versions 1 and {VERSION}); upgrade genome")
     if len(data) < total:
         raise ModelFormatError(f"{source}: file is truncated ({len(data)} of {total} bytes)")
     if len(data) > total:
@@ -102,7 +129,60 @@ def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[
         raise ModelFormatError(f"{source}: checksum mismatch, the file is corrupted")
 
     r = Reader(data[: total - 4], source)
-    r.take(_HEADER.size, "header")
+    r.take(_FRAME.size, "header")
+    if version == 1:
+        return FAMILY_TAGS["binary_mlp"], r
+    tag = r.u8("family tag")
+    if tag not in FAMILY_TAGS.values():
+        raise r.fail(f"unknown policy family tag {tag} (this genome knows {', '.join(f'{v} {k}' for k, v in FAMILY_TAGS.items())}); upgrade genome")
+    return tag, r
+
+
+def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[np.ndarray], Encoder | None, ActionHead | None]:
+    """Parse a binary network's policy file into ``(sizes, weight bits (uint8 0/1), biases,
+    encoder, head)``. Every problem raises :class:`ModelFormatError` (a ``ValueError``)
+    naming ``source``."""
+    tag, r = _open(data, source)
+    if tag != FAMILY_TAGS["binary_mlp"]:
+        name = {v: k for k, v in FAMILY_TAGS.items()}[tag]
+        raise r.fail(f"holds a real-valued {name} policy, not a binary network; load it with genome.load_policy")
+    return _decode_binary(r)
+
+
+def decode_dense(data: bytes, source: str):
+    """Parse a real-valued policy file into a :class:`~genome.policies.dense.DenseNetwork`."""
+    from genome.errors import ShapeError
+    from genome.nets.dense import DenseStructure
+    from genome.policies.dense import DenseNetwork
+    from genome.policies.normalize import ObsNormalizer
+
+    tag, r = _open(data, source)
+    family = {v: k for k, v in FAMILY_TAGS.items()}[tag]
+    structure = DenseStructure.from_payload(r)
+    n = r.u32("parameter count")
+    if n != structure.n_params:
+        raise r.fail(f"malformed policy: {n} parameters stored, the layers need {structure.n_params}")
+    genome = np.frombuffer(r.take(4 * n, "parameters"), "<f4").astype(np.float32)
+    normalizer = ObsNormalizer.from_payload(r)
+    if r.u8("action head flag") != 1:
+        raise r.fail("malformed policy: a real-valued policy needs an action head")
+    head = ActionHead.from_payload(r)
+    if r.remaining:
+        raise r.fail(f"malformed policy: {r.remaining} unparsed bytes before the checksum")
+    try:
+        return DenseNetwork(family, structure, genome, normalizer, head)
+    except (ShapeError, ValueError) as exc:
+        raise r.fail(f"malformed policy: {exc}") from None
+
+
+def family_of(data: bytes, source: str) -> str:
+    """The ``policy.family`` a (checked) policy file holds."""
+    tag, _ = _open(data, source)
+    return {v: k for k, v in FAMILY_TAGS.items()}[tag]
+
+
+def _decode_binary(r: Reader):
+    n_layers = r.u16("layer count")
     if n_layers < 1:
         raise r.fail("malformed policy: no layers")
     sizes = list(r.unpack(f"{n_layers + 1}I", "layer sizes"))

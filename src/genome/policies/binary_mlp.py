@@ -68,10 +68,17 @@ class BinaryMLP:
     """Encoder -> hidden binary layers -> output scores -> action head.
 
     ``n_params`` bits per genome; :meth:`decode` gives a :class:`BinaryNetwork` carrying the
-    encoder and head, :meth:`decode_arrays` the packed arrays of a whole population.
+    encoder and head, :meth:`decode_arrays` the packed arrays of a whole population (run by
+    the ``"binary"`` fused kernel). With ``running_bits`` > 0 the encoder's edges follow the
+    running observation statistics (:meth:`with_stats`): a thermometer of that many bits per
+    dimension.
     """
 
-    def __init__(self, encoder: Encoder, hidden: Sequence[int], head: ActionHead, bias_bits: int = 8):
+    name = "binary_mlp"
+    kernel = "binary"
+    genome_kind = "bits"
+
+    def __init__(self, encoder: Encoder, hidden: Sequence[int], head: ActionHead, bias_bits: int = 8, running_bits: int = 0):
         hidden = tuple(int(h) for h in hidden)
         if any(h < 1 for h in hidden):
             raise ConfigError(f"policy.hidden sizes must be >= 1, got {list(hidden)}")
@@ -81,6 +88,7 @@ class BinaryMLP:
         self.head = head
         self.hidden = hidden
         self.bias_bits = int(bias_bits)
+        self.running_bits = int(running_bits)
         self.layout = Layout((encoder.n_bits, *hidden, head.n_outputs))
         sizes = self.layout.sizes
         self.n_params = sum(sizes[i + 1] * (sizes[i] + self.bias_bits) for i in range(len(sizes) - 1))
@@ -88,6 +96,48 @@ class BinaryMLP:
     @property
     def size_bits(self) -> int:
         return self.n_params
+
+    @property
+    def n_inputs(self) -> int:
+        return self.encoder.n_inputs
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self.layout.sizes
+
+    @property
+    def uses_obs_stats(self) -> bool:
+        return self.running_bits > 0
+
+    def initial_genome(self, seed: int) -> np.ndarray:
+        """All bits 0 (only a strategy that starts from one genome, the GA, uses it)."""
+        return np.zeros(self.n_params, dtype=np.uint8)
+
+    def with_stats(self, stats) -> "BinaryMLP":
+        """The same family with thermometer edges from running statistics ``stats``."""
+        if not self.running_bits:
+            return self
+        from genome.encoders.auto import thermometer_from_stats
+
+        encoder = thermometer_from_stats(stats, self.running_bits)
+        if encoder == self.encoder:
+            return self
+        return BinaryMLP(encoder, self.hidden, self.head, self.bias_bits, self.running_bits)
+
+    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        """Scores ``(rows, n_outputs)`` of raw observations ``obs``, row ``r`` through member ``members[r]``."""
+        from genome.nets.kernels import forward_indexed
+
+        weights, thresholds = arrays
+        lay = self.layout
+        x = self.encoder.encode(obs).reshape(obs.shape[0], -1)
+        scores = np.empty((obs.shape[0], lay.sizes[-1]), dtype=np.int32)
+        forward_indexed(weights, thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, members.astype(np.int64), np.ascontiguousarray(x), scores)
+        return scores
+
+    def describe(self) -> dict:
+        return {"family": self.name, "layer_sizes": list(self.layout.sizes), "n_params": self.n_params,
+                "weight_params": self.n_params, "size_bits": self.size_bits}
 
     def decode_arrays(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Genomes ``(members, n_params)`` of 0/1 -> packed ``weights`` and ``thresholds``."""

@@ -2,8 +2,9 @@
 
 Each worker keeps ``slots`` environments. A slot runs one (member, episode) task at a
 time and takes the next when its episode ends; at every step the observations of all
-busy slots are encoded together and go through the population kernel in one call
-(``forward_indexed``: slot -> its member's network). Per-slot stepping (rather than
+busy slots go through the policy family's population kernel in one call
+(``family.forward_indexed``: slot -> its member's network; the binary family encodes the
+observations to bits first, the real-valued ones normalize them). Per-slot stepping (rather than
 ``SyncVectorEnv``) is what lets one member fail alone: an environment that raises,
 returns a NaN/inf observation or reward, or runs past ``step_limit`` steps fails that
 member with a recorded reason (fitness NaN: it ranks last), never the run.
@@ -20,10 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from genome.encoders.base import Encoder
-from genome.nets.kernels import forward_indexed
-from genome.policies.binary_mlp import BinaryMLP
-from genome.policies.heads import ARGMAX, ActionHead, continuous_action
+from genome.policies.heads import ARGMAX, continuous_action
 from genome.rng import make_key, random_u64
 from genome.rollout.problem import EpisodeRequest, EvalResult
 
@@ -52,9 +50,6 @@ class GymSpec:
 
     env_id: str
     env_kwargs: dict = field(default_factory=dict)
-    hidden: tuple = (64,)
-    head: ActionHead | None = None
-    bias_bits: int = 8
     seed: int = 0
     max_episode_steps: int = 0
     step_limit: int = 100_000
@@ -73,15 +68,15 @@ def episode_seed(seed: int, purpose: int, generation: int, episode_id: int) -> i
 
 
 class GymProblem:
-    def __init__(self, spec: GymSpec, encoder: Encoder):
+    def __init__(self, spec: GymSpec, family):
         self.spec = spec
-        self.family = BinaryMLP(encoder, spec.hidden, spec.head, spec.bias_bits)
+        self.family = family
         self._envs: list = []
         self.seed = spec.seed
 
-    def set_encoder(self, encoder: Encoder) -> None:
-        if encoder != self.family.encoder:
-            self.family = BinaryMLP(encoder, self.spec.hidden, self.spec.head, self.spec.bias_bits)
+    def set_family(self, family) -> None:
+        """The same family with new observation statistics (encoder edges or normalizer)."""
+        self.family = family
 
     def _env(self, slot: int):
         while len(self._envs) <= slot:
@@ -94,17 +89,16 @@ class GymProblem:
         self._envs = []
 
     def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
-        weights, thresholds = self.family.decode_arrays(genomes)
-        return self.evaluate_arrays(weights, thresholds, member_offset, request)
-
-    def evaluate_arrays(self, weights, thresholds, member_offset: int, request: EpisodeRequest) -> EvalResult:
         spec, fam = self.spec, self.family
-        enc, head, lay = fam.encoder, fam.head, fam.layout
-        n, episodes = weights.shape[0], request.episodes
+        arrays = fam.decode_arrays(genomes)
+        head = fam.head
+        n, episodes = genomes.shape[0], request.episodes
         returns = np.zeros((n, episodes))
         frames = np.zeros((n, episodes), dtype=np.int64)
         failures: dict[int, str] = {}
-        dims = enc.n_inputs
+        dims = fam.n_inputs
+        enc = getattr(fam, "encoder", None)
+        raw = enc is not None and enc.name in ("rawbits", "image")
         obs_count = np.zeros(n)
         obs_sum = np.zeros((n, dims)) if spec.obs_stats else None
         obs_sumsq = np.zeros((n, dims)) if spec.obs_stats else None
@@ -113,7 +107,7 @@ class GymProblem:
         slot_task = np.full(slots, -1, dtype=np.int64)
         slot_steps = np.zeros(slots, dtype=np.int64)
         slot_return = np.zeros(slots)
-        obs = np.zeros((slots, dims), dtype=np.float64 if enc.name != "rawbits" and enc.name != "image" else np.uint8)
+        obs = np.zeros((slots, dims), dtype=np.uint8 if raw else np.float64)
         next_task = 0
 
         def fail(m: int, reason: str) -> None:
@@ -162,9 +156,7 @@ class GymProblem:
             if busy.size == 0:
                 break
             members = slot_task[busy] // episodes
-            x = enc.encode(obs[busy]).reshape(busy.size, -1)
-            scores = np.empty((busy.size, lay.sizes[-1]), dtype=np.int32)
-            forward_indexed(weights, thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, members.astype(np.int64), np.ascontiguousarray(x), scores)
+            scores = fam.forward_indexed(arrays, members, obs[busy])
             for i, s in enumerate(busy):
                 m, e = divmod(int(slot_task[s]), episodes)
                 if m in failures:  # failed in another slot meanwhile

@@ -2,7 +2,7 @@
 
 Workers are started with ``spawn`` (forking a process that already runs numba's thread
 pool is unsafe) and talk to the trainer over one pipe each. A task is ``(problem spec,
-encoder, members, start, stop, request)``; the worker regenerates members ``[start, stop)``
+policy family, members, start, stop, request)``; the worker regenerates members ``[start, stop)``
 itself from the members' description (distribution parameters, seed, generation), so
 genomes never travel, and returns returns, frames, failures and observation statistics.
 
@@ -51,13 +51,13 @@ def _worker_main(conn) -> None:
             for p in problems.values():
                 p.close()
             return
-        spec, encoder, members, start, stop, request = msg
+        spec, family, members, start, stop, request = msg
         try:
             key = repr(spec)
             problem = problems.get(key)
             if problem is None:
-                problem = problems[key] = GymProblem(spec, encoder)
-            problem.set_encoder(encoder)
+                problem = problems[key] = GymProblem(spec, family)
+            problem.set_family(family)
             result = problem.evaluate(members.genomes(start, stop), start, request)
         except Exception:  # noqa: BLE001 - a bug, not an environment failure: report it to the trainer
             conn.send(WorkerError(traceback.format_exc()))
@@ -116,7 +116,7 @@ class ProcessExecutor(Executor):
         n = members.count
         n_chunks = min(n, self.n_workers * self.chunks_per_worker)
         bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-        pending = [(i, (problem.spec, problem.family.encoder, members, int(a), int(b), request)) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a]
+        pending = [(i, (problem.spec, problem.family, members, int(a), int(b), request)) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a]
         pending = [(i, msg, 0) for i, msg in pending]
         results: dict[int, EvalResult] = {}
         self._ensure()
@@ -159,7 +159,7 @@ class ProcessExecutor(Executor):
                 self._workers.append(replacement)
                 idle.append(replacement)
                 start, stop = msg[3], msg[4]
-                dims = problem.family.encoder.n_inputs if problem.spec.obs_stats else 0
+                dims = problem.family.n_inputs if problem.spec.obs_stats else 0
                 if timed_out:
                     results[i] = _failed(stop - start, request.episodes, f"evaluation timed out after {self.timeout:g} s", dims)
                 elif w.attempts < self.retries:

@@ -1,9 +1,13 @@
 """An evaluation problem: a pure function from genomes to episode returns.
 
-``NativeProblem.evaluate(genomes, member_offset, request)`` decodes the genomes with the
-policy family and runs them through the fused kernel. Everything random comes from
-``(seed, request.purpose, request.generation, episode)`` counters, so a problem can be
-evaluated anywhere, in any split, and retried, with the same numbers (design.md §7).
+Two problems share one interface (``evaluate(genomes, member_offset, request)``,
+``family``, ``set_family``, ``close``): :class:`NativeProblem` (fused compiled rollouts)
+and :class:`genome.rollout.gym_problem.GymProblem` (real Gymnasium environments). Both
+decode genomes with the policy family; which compiled kernel runs a decoded population is
+the family's ``kernel`` (``"binary"`` or ``"dense"``, :data:`NATIVE_KERNELS`). Everything
+random comes from ``(seed, request.purpose, request.generation, episode)`` counters, so a
+problem can be evaluated anywhere, in any split, and retried, with the same numbers
+(docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ import numpy as np
 from numba import njit
 
 from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, NativeEnvSpec, env_observe, env_reset, env_step
-from genome.policies.binary_mlp import BinaryMLP
 from genome.rng import make_key, random_uniform
-from genome.rollout.fused import rollout_native
 
 
 @dataclass(frozen=True)
@@ -67,31 +69,37 @@ class EvalResult:
 
 
 class NativeProblem:
-    """A native (numba) environment + a binary-MLP family + the run seed."""
+    """A native (numba) environment + a policy family + the run seed."""
 
-    def __init__(self, env: NativeEnvSpec, family: BinaryMLP, seed: int, max_episode_steps: int | None = None):
+    def __init__(self, env: NativeEnvSpec, family, seed: int, max_episode_steps: int | None = None):
         self.env = env
         self.family = family
         self.seed = int(seed)
         self.max_episode_steps = int(max_episode_steps or env.max_episode_steps)
 
-    def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
-        weights, thresholds = self.family.decode_arrays(genomes)
-        return self.evaluate_arrays(weights, thresholds, member_offset, request)
+    def set_family(self, family) -> None:
+        """The same family with new observation statistics (encoder edges or normalizer)."""
+        self.family = family
 
-    def evaluate_arrays(self, weights, thresholds, member_offset: int, request: EpisodeRequest) -> EvalResult:
-        f = self.family
-        return run_native(
-            self.env, self.max_episode_steps, weights, thresholds, f.layout, f.encoder, f.head, self.seed, request, member_offset
-        )
+    def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
+        arrays = self.family.decode_arrays(genomes)
+        gather = bool(getattr(self.family, "uses_obs_stats", False))
+        return run_native(self.env, self.max_episode_steps, self.family, arrays, self.seed, request, member_offset, gather)
+
+    def close(self) -> None:
+        """Nothing to release (the Gymnasium problem closes its environments)."""
 
 
 def _ints(a) -> tuple[int, ...]:
     return tuple(int(v) for v in a)
 
 
-def run_native(env, max_steps, weights, thresholds, layout, encoder, head, seed, request, member_offset=0) -> EvalResult:
-    """Fused rollouts of packed networks ``weights``/``thresholds`` (members, ...) in ``env``."""
+def _run_binary(env, max_steps, model, arrays, seed, request, member_offset, gather) -> EvalResult:
+    """Fused rollouts of packed binary networks (``arrays = (weights, thresholds)``)."""
+    from genome.rollout.fused import rollout_native
+
+    weights, thresholds = arrays
+    layout, encoder, head = model.layout, model.encoder, model.head
     n = weights.shape[0]
     returns = np.zeros((n, request.episodes), dtype=np.float64)
     frames = np.zeros((n, request.episodes), dtype=np.int64)
@@ -106,6 +114,43 @@ def run_native(env, max_steps, weights, thresholds, layout, encoder, head, seed,
         returns, frames,
     )
     return EvalResult(returns, frames)
+
+
+def _run_dense(env, max_steps, model, arrays, seed, request, member_offset, gather) -> EvalResult:
+    """Fused rollouts of real-valued networks (``arrays.params``: flat parameters per member)."""
+    from genome.rollout.fused_dense import rollout_dense
+
+    params = arrays.params
+    n, episodes = params.shape[0], request.episodes
+    dims = model.structure.sizes[0]
+    returns = np.zeros((n, episodes), dtype=np.float64)
+    frames = np.zeros((n, episodes), dtype=np.int64)
+    rows = n * episodes if gather else 0
+    obs_sum, obs_sumsq = np.zeros((rows, dims)), np.zeros((rows, dims))
+    mean, std, clip = model.normalizer.arrays()
+    kind, bins, low, high, scale = model.head.arrays()
+    rollout_dense(
+        env.kernel, int(max_steps), params, model.structure.sizes_array, mean, std, clip, kind, bins, low, high, scale,
+        int(seed), request.purpose, request.generation, member_offset, request.common_starts,
+        returns, frames, obs_sum, obs_sumsq,
+    )
+    if not gather:
+        return EvalResult(returns, frames)
+    # per task -> per member, adding the episodes in order (independent of the thread count)
+    return EvalResult(
+        returns, frames, {}, frames.sum(axis=1).astype(np.float64),
+        obs_sum.reshape(n, episodes, dims).sum(axis=1), obs_sumsq.reshape(n, episodes, dims).sum(axis=1),
+    )
+
+
+#: Family ``kernel`` -> fused rollout of a decoded population in a native environment.
+NATIVE_KERNELS = {"binary": _run_binary, "dense": _run_dense}
+
+
+def run_native(env, max_steps, model, arrays, seed, request, member_offset=0, gather=False) -> EvalResult:
+    """Fused rollouts of the decoded population ``arrays`` of ``model`` (a policy family, or
+    one trained network with its ``kernel_arrays()``) in native environment ``env``."""
+    return NATIVE_KERNELS[model.kernel](env, max_steps, model, arrays, seed, request, member_offset, gather)
 
 
 @njit(cache=True, nogil=True)

@@ -2,8 +2,9 @@
 
 from genome.strategies.base import FixedMembers, Members, Strategy
 from genome.strategies.bernoulli_nes import BernoulliNES
+from genome.strategies.openai_es import OpenAIES
 
-#: Config name -> strategy class.
-STRATEGIES: dict[str, type[Strategy]] = {BernoulliNES.name: BernoulliNES}
+#: Config name (``strategy.name``) -> strategy class.
+STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (BernoulliNES, OpenAIES)}
 
-__all__ = ["STRATEGIES", "BernoulliNES", "FixedMembers", "Members", "Strategy"]
+__all__ = ["STRATEGIES", "BernoulliNES", "FixedMembers", "Members", "OpenAIES", "Strategy"]

@@ -1,15 +1,22 @@
 """The ask/tell protocol every optimizer in genome follows.
 
 ``init(seed) -> state``; ``ask(state) -> members``; (evaluate the members);
-``tell(state, members, fitness) -> (state, metrics)``. State objects are immutable:
-``tell`` returns a new one. ``members`` is a small description (distribution parameters,
-seed, generation) from which any worker regenerates any member's genome, so members are
-never shipped (design.md §7). Fitness is maximized.
+``tell(state, members, fitness) -> (state, metrics)``. State objects are immutable
+dataclasses with ``generation`` and ``seed`` fields: ``tell`` returns a new one.
+``members`` is a small description (distribution parameters, seed, generation) from which
+any worker regenerates any member's genome, so members are never shipped
+(docs/architecture.md). Fitness is maximized; NaN (a failed member) ranks last.
+
+:meth:`Strategy.tell` is a template: it validates the fitness vector, lets the subclass
+update (:meth:`Strategy._tell`), and advances the generation count -- once, here. Each
+strategy says what its *center* is (:meth:`Strategy.center`): the genome the trainer
+checks every generation and saves at the end.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,9 +44,17 @@ class FixedMembers(Members):
 
 
 class Strategy(ABC):
-    """Base class: subclasses implement the five methods below."""
+    """Base class: subclasses set ``name`` and ``genome_kinds`` and implement ``init``,
+    ``ask``, ``_tell``, ``center`` and the checkpoint pair."""
 
     name: ClassVar[str]
+    #: genome kinds this strategy can search: "bits" (binary families), "reals"
+    genome_kinds: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, family, config) -> "Strategy":
+        """Built from a policy family (genome kind, size, initial genome) and the strategy's config section."""
 
     @abstractmethod
     def init(self, seed: int) -> Any:
@@ -49,13 +64,21 @@ class Strategy(ABC):
     def ask(self, state: Any) -> Members:
         """The members to evaluate this generation."""
 
-    @abstractmethod
     def tell(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Any, dict[str, float]]:
         """Update from the members' fitness (higher is better); returns ``(new state, metrics)``."""
+        fitness = np.asarray(fitness, dtype=np.float64)
+        if fitness.shape != (members.count,):
+            raise ValueError(f"expected {members.count} fitness values, got shape {fitness.shape}")
+        new, metrics = self._tell(state, members, fitness)
+        return replace(new, generation=state.generation + 1), metrics
+
+    @abstractmethod
+    def _tell(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Any, dict[str, float]]:
+        """The strategy's update (fitness already validated; the generation is advanced by :meth:`tell`)."""
 
     @abstractmethod
     def center(self, state: Any) -> np.ndarray:
-        """The most likely genome under the current distribution."""
+        """The genome the strategy stands for now (NES: the most likely one; ES: the mean)."""
 
     @abstractmethod
     def state_to_arrays(self, state: Any) -> dict[str, np.ndarray]:

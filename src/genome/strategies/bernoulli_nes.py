@@ -106,6 +106,12 @@ class BernoulliNES(Strategy):
     """Bernoulli NES with mirrored sampling, centered ranks and a logit bound."""
 
     name = "bernoulli_nes"
+    genome_kinds = ("bits",)
+
+    @classmethod
+    def from_config(cls, family, config) -> "BernoulliNES":
+        return cls(family.n_params, population=config.population, lr=config.lr, eps=config.eps,
+                   theta_max=config.theta_max, entropy=config.entropy)
 
     def __init__(
         self,
@@ -135,10 +141,7 @@ class BernoulliNES(Strategy):
     def ask(self, state: BernoulliNESState) -> BernoulliMembers:
         return BernoulliMembers(sigmoid(state.theta), state.seed, state.generation, self.population)
 
-    def tell(self, state: BernoulliNESState, members: Members, fitness: np.ndarray):
-        fitness = np.asarray(fitness, dtype=np.float64)
-        if fitness.shape != (members.count,):
-            raise ValueError(f"expected {members.count} fitness values, got shape {fitness.shape}")
+    def _tell(self, state: BernoulliNESState, members: Members, fitness: np.ndarray):
         p = sigmoid(state.theta)
         f = centered_ranks(fitness)
         weighted = np.empty(self.n_params)
@@ -153,9 +156,10 @@ class BernoulliNES(Strategy):
             "search/grad_norm": float(np.linalg.norm(g)),
             "search/lr": self.lr,
         }
-        return replace(state, theta=theta, generation=state.generation + 1), metrics
+        return replace(state, theta=theta), metrics
 
     def center(self, state: BernoulliNESState) -> np.ndarray:
+        """The most likely genome: bit ``i`` is 1 iff ``theta_i > 0``."""
         return (state.theta > 0).astype(np.uint8)
 
     def state_to_arrays(self, state: BernoulliNESState) -> dict[str, np.ndarray]:

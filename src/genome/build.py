@@ -1,0 +1,193 @@
+"""Assembly: a config becomes a run's parts -- environment, policy family, problem, strategy.
+
+``build(cfg) -> Setup`` is a pure function of the config. It is the one place that knows
+which family, problem and strategy a config names (the registries :data:`FAMILIES` and
+:data:`genome.strategies.STRATEGIES`); below it, problems, executors and the trainer only
+talk through the protocols described in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from genome import rng
+from genome.config import FAMILIES, Config, PolicyConfig
+from genome.encoders import ENCODERS
+from genome.encoders.auto import RunningStats, encoder_for_space, obs_dims, uses_running_stats
+from genome.encoders.base import Encoder
+from genome.envs.native import NativeEnvSpec, native_spec
+from genome.errors import ConfigError
+from genome.policies.binary_mlp import BinaryMLP
+from genome.policies.dense import DenseFamily
+from genome.policies.heads import ActionHead
+from genome.rollout.gym_problem import GymProblem, GymSpec, episode_seed, make_env
+from genome.rollout.problem import NativeProblem, random_observations
+from genome.strategies import STRATEGIES, Strategy
+
+#: real-valued family -> (layer kind, uses policy.hidden); every name of
+#: :data:`genome.config.FAMILIES` is here or ``binary_mlp``
+REAL_FAMILIES = {"linear": ("dense", False), "mlp": ("dense", True), "toeplitz": ("toeplitz", True), "circulant": ("circulant", True)}
+
+
+@dataclass
+class Setup:
+    """Everything a run is built from; a pure function of the config."""
+
+    config: Config
+    env_id: str
+    native: NativeEnvSpec | None  #: None for a Gymnasium environment
+    strategy: Strategy
+    problem: NativeProblem | GymProblem
+    target: float | None
+    #: running observation statistics (None when the family does not use them)
+    stats: RunningStats | None = None
+    #: the statistics move on every generation (else they were fixed at setup)
+    running: bool = False
+
+    @property
+    def family(self):
+        return self.problem.family
+
+
+# ------------------------------------------------------------------ pieces
+def build_head(cfg: Config, action_space, real: bool) -> ActionHead:
+    """The action head: ``argmax`` for discrete actions; for boxes ``policy.action_head``
+    (``auto``: ``bins`` for binary networks, ``tanh`` with scale 1 for real ones)."""
+    pc = cfg.policy
+    mode = pc.action_head if pc.action_head != "auto" else ("tanh" if real else "bins")
+    scale = pc.action_scale or (1.0 if real else None)
+    n_hidden = pc.hidden[-1] if pc.hidden else 0
+    return ActionHead.for_space(action_space, mode, pc.action_bins, scale, n_hidden=n_hidden)
+
+
+def native_spaces(env: NativeEnvSpec):
+    import gymnasium as gym
+
+    obs = gym.spaces.Box(env.obs_low, env.obs_high, dtype=np.float32)
+    act = gym.spaces.Discrete(env.n_actions) if env.discrete else gym.spaces.Box(env.action_low, env.action_high, dtype=np.float32)
+    return obs, act
+
+
+def build_encoder(cfg: Config, env: NativeEnvSpec) -> Encoder:
+    """The observation encoder; edges for unbounded dimensions (or all of them, with
+    ``policy.edges = "samples"``) come from quantiles of random-policy observations."""
+    pc = cfg.policy
+    name = "thermometer" if pc.encoder == "auto" else pc.encoder
+    if name not in ENCODERS or name in ("rawbits", "image"):
+        raise ConfigError(f"policy.encoder must be auto, thermometer, onehot or sign for {env.env_id}, got {pc.encoder!r}")
+    cls = ENCODERS[name]
+    samples = np.zeros((pc.encoder_samples, env.obs_size), dtype=np.float32)
+    low = float(env.action_low[0]) if not env.discrete else 0.0
+    high = float(env.action_high[0]) if not env.discrete else 0.0
+    random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, pc.encoder_samples, samples)
+    if pc.edges in ("samples", "running"):
+        return cls.from_samples(samples, pc.bits_per_dim)
+    return cls.from_space(native_spaces(env)[0], pc.bits_per_dim, samples=samples)
+
+
+def real_family(cfg: Config, observation_space, action_space) -> DenseFamily:
+    """A real-valued family for Box observations (flattened)."""
+    import gymnasium as gym
+
+    pc = cfg.policy
+    if not isinstance(observation_space, gym.spaces.Box):
+        raise ConfigError(f"policy.family = {pc.family} needs Box observations, got {observation_space}; use policy.family = binary_mlp")
+    kind, uses_hidden = REAL_FAMILIES[pc.family]
+    hidden = list(pc.hidden) if uses_hidden else []
+    if not uses_hidden and pc.hidden and pc.hidden != PolicyConfig().hidden:
+        raise ConfigError(f"policy.family = linear has no hidden layers, but policy.hidden = {pc.hidden}; use policy.family = mlp")
+    head = build_head(cfg, action_space, real=True)
+    return DenseFamily.create(pc.family, int(np.prod(observation_space.shape)), hidden, head, kind, pc.output_bias,
+                              pc.obs_norm, pc.obs_std_floor, pc.obs_clip)
+
+
+def build_strategy(cfg: Config, family) -> Strategy:
+    sc = cfg.strategy
+    cls = STRATEGIES[sc.name]
+    if family.genome_kind not in cls.genome_kinds:
+        kinds = "bit" if family.genome_kind == "bits" else "real-valued"
+        raise ConfigError(f"strategy {sc.name} cannot train policy.family = {cfg.policy.family} ({kinds} genomes); "
+                          f"use strategy.name = {'bernoulli_nes' if family.genome_kind == 'bits' else 'openai_es'}")
+    return cls.from_config(family, sc)
+
+
+# ------------------------------------------------------------------- build
+def build(cfg: Config) -> Setup:
+    if cfg.policy.family not in FAMILIES:
+        raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
+    env = native_spec(cfg.env.id)
+    if env is None or cfg.env.kwargs:
+        return build_gym(cfg)
+    stats = None
+    if cfg.policy.family == "binary_mlp":
+        family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, native_spaces(env)[1], real=False), cfg.policy.bias_bits)
+    else:
+        family = real_family(cfg, *native_spaces(env))
+        if family.uses_obs_stats:
+            stats = RunningStats.empty(env.obs_size)
+    problem = NativeProblem(env, family, cfg.run.seed, cfg.env.max_episode_steps or None)
+    return Setup(cfg, env.env_id, env, build_strategy(cfg, family), problem, cfg.target_value(env.reward_threshold), stats, stats is not None)
+
+
+def random_gym_observations(env, n: int, seed: int, max_episodes: int = 10_000) -> np.ndarray:
+    """``n`` finite observations of random-action episodes (reset seeds from the counter RNG).
+    An episode whose environment raises or goes non-finite is cut short, not fatal."""
+    out, errors = [], []
+    env.action_space.seed(seed)
+    for episode in range(max_episodes):
+        if len(out) >= n:
+            break
+        try:
+            obs, _ = env.reset(seed=episode_seed(seed, rng.ENCODER, 0, episode))
+            for _ in range(n):
+                x = np.asarray(obs, np.float64).reshape(-1)
+                if not np.all(np.isfinite(x)):
+                    break
+                out.append(x)
+                obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                if terminated or truncated or len(out) >= n:
+                    break
+        except Exception as exc:  # noqa: BLE001 - a misbehaving environment: keep what we have
+            errors.append(f"{type(exc).__name__}: {exc}")
+    if not out:
+        raise ConfigError(f"could not observe {env.spec.id if env.spec else 'the environment'} with random actions ({errors[0] if errors else 'no observations'})")
+    return np.array(out[:n])
+
+
+def build_gym(cfg: Config) -> Setup:
+    """Any Gymnasium id: the family follows the observation space, the head the action space."""
+    import gymnasium as gym
+
+    pc, ec = cfg.policy, cfg.env
+    try:
+        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None)
+    except ConfigError:
+        raise
+    except gym.error.DependencyNotInstalled as exc:
+        raise ConfigError(f"{ec.id} needs an extra dependency ({exc}); e.g. pip install 'genome[box2d]', 'genome[mujoco]' or 'genome[atari]'") from None
+    except Exception as exc:  # noqa: BLE001 - gymnasium.make can raise almost anything for bad ids/kwargs
+        raise ConfigError(f"cannot make environment {ec.id!r} with env.kwargs {ec.kwargs}: {type(exc).__name__}: {exc}") from None
+    try:
+        stats, running = None, False
+        if pc.family == "binary_mlp":
+            if uses_running_stats(env.observation_space):
+                stats = RunningStats.empty(obs_dims(env.observation_space))
+                stats.add_samples(random_gym_observations(env, pc.encoder_samples, cfg.run.seed))
+                running = pc.edges in ("auto", "running")
+            encoder = encoder_for_space(env.observation_space, pc, stats)
+            head = build_head(cfg, env.action_space, real=False)
+            family = BinaryMLP(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
+            if not running:
+                stats = None
+        else:
+            family = real_family(cfg, env.observation_space, env.action_space)
+            if family.uses_obs_stats:
+                stats, running = RunningStats.empty(family.n_inputs), True
+        threshold = env.spec.reward_threshold if env.spec is not None else None
+    finally:
+        env.close()
+    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running)
+    problem = GymProblem(spec, family)
+    return Setup(cfg, ec.id, None, build_strategy(cfg, family), problem, cfg.target_value(threshold), stats, running)

@@ -1,0 +1,198 @@
+"""Real-valued policy families: ``linear``, ``mlp``, ``toeplitz`` and ``circulant``.
+
+A genome is a float32 vector; the family expands it into dense layers
+(:class:`genome.nets.dense.DenseStructure`), normalizes observations
+(:class:`genome.policies.normalize.ObsNormalizer`) and maps the output scores to an action
+with an :class:`~genome.policies.heads.ActionHead` (argmax for discrete actions; ``tanh``
+with scale 1, or ``bins``, for boxes).
+
+============  ===========================  ==============================================
+family        layers                       initial genome
+============  ===========================  ==============================================
+linear        one dense layer, no bias     zeros (as ARS: Mania et al. 2018)
+mlp           dense, tanh hidden layers    hidden weights ``N(0, 1/n_in)``, the rest zero
+toeplitz      Toeplitz layers              as mlp, per parameter of ``t``
+circulant     circulant layers             as mlp
+============  ===========================  ==============================================
+
+Hidden layers have biases; the output layer has one only with ``policy.output_bias``. The
+initial genome is a pure function of the run seed (counter-based generator, purpose INIT).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from genome import rng
+from genome.encoders.auto import RunningStats
+from genome.errors import ShapeError
+from genome.io import atomic_write_bytes
+from genome.nets.dense import DenseStructure, dense_forward, dense_forward_indexed, normalize_into, structure
+from genome.policies.heads import ActionHead
+from genome.policies.normalize import ObsNormalizer
+
+
+class DenseNetwork:
+    """A trained real-valued policy: normalizer -> layers -> head. ``act_obs(obs)`` acts."""
+
+    kernel = "dense"
+    encoder = None
+
+    def __init__(self, family: str, structure: DenseStructure, genome: np.ndarray, normalizer: ObsNormalizer, head: ActionHead):
+        self.family = family
+        self.structure = structure
+        self.genome = np.ascontiguousarray(genome, dtype=np.float32).reshape(-1)
+        if self.genome.shape[0] != structure.n_params:
+            raise ShapeError(f"a {family} genome needs {structure.n_params} parameters, got {self.genome.shape[0]}")
+        if normalizer.dims != structure.sizes[0]:
+            raise ShapeError(f"normalizer has {normalizer.dims} dimensions, the network {structure.sizes[0]} inputs")
+        if head.n_outputs != structure.sizes[-1]:
+            raise ShapeError(f"action head '{head.name}' needs {head.n_outputs} outputs but the network has {structure.sizes[-1]}")
+        self.normalizer = normalizer
+        self.head = head
+        self.params = structure.expand(self.genome[None])[0]
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self.structure.sizes
+
+    @property
+    def n_params(self) -> int:
+        return self.structure.n_params
+
+    @property
+    def size_bits(self) -> int:
+        return 32 * self.structure.n_params
+
+    def kernel_arrays(self) -> "DenseArrays":
+        """This network as a population of one, for the fused rollouts."""
+        return DenseArrays(self.params[None])
+
+    def scores(self, obs) -> np.ndarray:
+        """Output scores (float64) for one raw observation."""
+        obs = np.asarray(obs, np.float32).reshape(-1)
+        n = self.structure.sizes[0]
+        if obs.shape[0] != n:
+            raise ShapeError(f"this policy expects observations of {n} values, got {obs.shape[0]}")
+        width = max(self.structure.sizes)
+        x, y = np.empty(width), np.empty(width)
+        mean, std, clip = self.normalizer.arrays()
+        normalize_into(obs, mean, std, clip, x)
+        return dense_forward(self.params, self.structure.sizes_array, x, y)[: self.structure.sizes[-1]].copy()
+
+    def act_obs(self, obs):
+        return self.head(self.scores(obs))
+
+    def to_bytes(self) -> bytes:
+        from genome.nets import fileformat
+
+        return fileformat.encode_dense(self)
+
+    def save(self, path: str | os.PathLike) -> None:
+        atomic_write_bytes(path, self.to_bytes())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, DenseNetwork)
+            and other.family == self.family
+            and other.structure == self.structure
+            and np.array_equal(other.genome, self.genome)
+            and other.normalizer == self.normalizer
+            and other.head == self.head
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"DenseNetwork(family={self.family!r}, layer_sizes={self.layer_sizes}, params={self.n_params})"
+
+
+@dataclass(frozen=True, eq=False)
+class DenseArrays:
+    """A decoded population for the kernels: flat parameters ``(members, n_flat)``."""
+
+    params: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return self.params.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class DenseFamily:
+    """Genome (float32 reals) -> :class:`DenseNetwork`; see the module docstring."""
+
+    name: str
+    structure: DenseStructure
+    head: ActionHead
+    normalizer: ObsNormalizer
+    obs_norm: bool = True  #: gather running observation statistics and normalize with them
+    std_floor: float = 0.1
+    kernel = "dense"
+    genome_kind = "reals"
+
+    @classmethod
+    def create(cls, name: str, obs_dim: int, hidden: Sequence[int], head: ActionHead, layer_kind: str, output_bias: bool,
+               obs_norm: bool = True, std_floor: float = 0.1, clip: float = 5.0) -> "DenseFamily":
+        s = structure(obs_dim, hidden, head.n_outputs, layer_kind, output_bias)
+        return cls(name, s, head, ObsNormalizer.identity(obs_dim, clip), obs_norm, std_floor)
+
+    @property
+    def n_params(self) -> int:
+        return self.structure.n_params
+
+    @property
+    def size_bits(self) -> int:
+        return 32 * self.structure.n_params
+
+    @property
+    def n_inputs(self) -> int:
+        return self.structure.sizes[0]
+
+    @property
+    def uses_obs_stats(self) -> bool:
+        return self.obs_norm
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self.structure.sizes
+
+    def initial_genome(self, seed: int) -> np.ndarray:
+        """Hidden layers' weights ``N(0, 1/n_in)`` from ``(seed, INIT)``; output layer and biases 0."""
+        s = self.structure
+        g = np.zeros(s.n_params)
+        q = 0
+        for layer in range(s.n_layers):
+            n = s.layer_weight_params(layer)
+            if layer < s.n_layers - 1:
+                g[q : q + n] = rng.normals(rng.make_key(seed, rng.INIT, layer, 0), n) / np.sqrt(s.sizes[layer])
+            q += n
+        return g
+
+    def decode(self, genome: np.ndarray) -> DenseNetwork:
+        return DenseNetwork(self.name, self.structure, genome, self.normalizer, self.head)
+
+    def decode_arrays(self, genomes: np.ndarray) -> DenseArrays:
+        return DenseArrays(self.structure.expand(genomes))
+
+    def with_stats(self, stats: RunningStats) -> "DenseFamily":
+        if not self.obs_norm:
+            return self
+        return replace(self, normalizer=ObsNormalizer.from_stats(stats, self.std_floor, self.normalizer.clip))
+
+    def forward_indexed(self, arrays: DenseArrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        """Scores ``(rows, n_outputs)`` of raw observations ``obs``, row ``r`` through member ``members[r]``."""
+        out = np.empty((obs.shape[0], self.head.n_outputs))
+        mean, std, clip = self.normalizer.arrays()
+        dense_forward_indexed(arrays.params, self.structure.sizes_array, members.astype(np.int64),
+                              np.ascontiguousarray(obs, dtype=np.float32), mean, std, clip, out)
+        return out
+
+    def describe(self) -> dict:
+        return {"family": self.name, "layer_sizes": list(self.structure.sizes), "n_params": self.n_params,
+                "weight_params": self.structure.n_weight_params, "size_bits": self.size_bits}
+

@@ -1,0 +1,80 @@
+"""Fused rollouts of real-valued policies in native environments.
+
+The real-valued counterpart of :mod:`genome.rollout.fused`: normalizer -> dense layers ->
+action head -> environment step, all compiled, ``prange`` over (member, episode) tasks.
+One compiled function serves every native environment and every real-valued family (the
+environment is a run-time argument; families differ only in how a genome expands to the
+flat parameters, which happens before the call), so the first run of a new (environment,
+family) pair compiles nothing new. Start states use the same counter-based keys as the
+binary rollout, so a real and a binary policy face the same episodes.
+
+Each task also sums the observations its policy saw (count, sum, sum of squares) into its
+own row, so the observation statistics do not depend on the thread count: the caller adds
+the rows up in member order (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
+from genome.nets.dense import dense_forward, normalize_into
+from genome.policies.heads import ARGMAX, argmax_index, continuous_action
+from genome.rng import make_key, random_uniform
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+def rollout_dense(
+    kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale,
+    seed, purpose, generation, member_offset, common_starts, returns, frames, obs_sum, obs_sumsq,
+):
+    """Fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
+    observation sums ``obs_sum`` / ``obs_sumsq`` (``(tasks, obs_dims)``; pass ``(0, 0)``
+    arrays to skip gathering)."""
+    n_members, episodes = returns.shape
+    n_tasks = n_members * episodes
+    width = 0
+    for s in sizes:
+        width = max(width, s)
+    n_obs = sizes[0]
+    gather = obs_sum.shape[0] > 0
+    for task in prange(n_tasks):
+        m = task // episodes
+        e = task % episodes
+        state = np.zeros(MAX_STATE + 1)
+        obs = np.zeros(MAX_OBS, dtype=np.float32)
+        u = np.empty(MAX_UNIFORMS)
+        x = np.empty(width)
+        y = np.empty(width)
+        action = np.empty(max(1, low.shape[0]), dtype=np.float32)
+        key = make_key(seed, purpose, generation, e if common_starts else (member_offset + m) * episodes + e)
+        for i in range(MAX_UNIFORMS):
+            u[i] = random_uniform(key, i)
+        env_reset(kernel, state, u)
+        w = params[m]
+        total = 0.0
+        t = 0
+        while True:
+            env_observe(kernel, state, obs)
+            if gather:
+                for d in range(n_obs):
+                    v = np.float64(obs[d])
+                    obs_sum[task, d] += v
+                    obs_sumsq[task, d] += v * v
+            normalize_into(obs, mean, std, clip, x)
+            scores = dense_forward(w, sizes, x, y)
+            if head_kind == ARGMAX:
+                a = argmax_index(scores, 0, sizes[sizes.shape[0] - 1])
+                value = np.float32(0.0)
+            else:
+                continuous_action(scores, head_kind, bins, low, high, scale, action)
+                a = 0
+                value = action[0]
+            reward, terminated = env_step(kernel, state, a, value)
+            total += reward
+            t += 1
+            if terminated or t >= max_steps:
+                break
+        returns[m, e] = total
+        frames[m, e] = t

@@ -1,0 +1,186 @@
+"""OpenAI evolution strategy (Salimans, Ho, Chen, Sidor & Sutskever 2017,
+"Evolution Strategies as a Scalable Alternative to Reinforcement Learning", arXiv:1703.03864),
+as in their evolution-strategies-starter code.
+
+Mean ``theta`` (float64), noise scale ``sigma``. Each generation, with ``n = population / 2``
+pairs:
+
+1. ``eps_i ~ N(0, I)`` for pair ``i``, regenerated from the counter-based generator keyed by
+   ``(seed, SAMPLE, generation, i)``; member ``2i`` is ``theta + sigma eps_i``, member
+   ``2i + 1`` is ``theta - sigma eps_i`` (antithetic pairs). A member travels as
+   ``(pair index, sign)``: there is no noise table (the starter's is 250 M float32 = 1 GB in
+   every worker's memory), and a worker receives only ``theta``, ``sigma``, the seed and
+   the generation -- 8 bytes per parameter per generation, whatever the population.
+2. Fitness ``R`` (maximized; NaN ranks last) is shaped to centered ranks ``f`` in
+   ``[-0.5, 0.5]`` over all ``2n`` returns.
+3. ``g = sum_i (f_2i - f_2i+1) eps_i / (2n)``. Sigma convention (the starter's): ``g`` has no
+   ``1/sigma`` factor -- it is absorbed into the step size (evosax's OpenES divides by sigma,
+   so its ``lr`` is ``sigma`` times ours).
+4. The optimizer follows ``-g + l2 * theta`` (minimizes): Adam (Kingma & Ba 2015, bias
+   correction folded into the step: ``a = lr sqrt(1 - b2^t) / (1 - b1^t)``, ``theta -= a m
+   / (sqrt(v) + 1e-8)``) or SGD with momentum (``v = mu v + (1 - mu) grad``,
+   ``theta -= lr v``), as the starter's ``optimizers.py``.
+
+The center is the mean ``theta``. The weighted noise sum is computed in pair order for every
+parameter, so it is the same bits whatever the thread count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numba import njit, prange
+
+from genome.errors import ConfigError
+from genome.rng import SAMPLE, make_key, random_normal
+from genome.strategies.base import Members, Strategy
+from genome.strategies.shaping import centered_ranks
+
+ADAM_EPSILON = 1e-8
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+def sample_antithetic(theta, sigma, seed, generation, start, out):
+    """Members ``start .. start + out.shape[0]``: ``theta + sigma eps_{m//2}`` for even ``m``,
+    ``theta - sigma eps_{m//2}`` for odd ``m``, as float32."""
+    n = theta.shape[0]
+    for r in prange(out.shape[0]):
+        m = start + r
+        key = make_key(seed, SAMPLE, generation, m >> 1)
+        sign = -sigma if (m & 1) == 1 else sigma
+        for j in range(n):
+            out[r, j] = np.float32(theta[j] + sign * random_normal(key, j))
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+def weighted_noise_sum(weights, seed, generation, out):
+    """``out[j] = sum_i weights[i] * eps_i[j]``, summed in pair order for every ``j``."""
+    n_pairs = weights.shape[0]
+    keys = np.empty(n_pairs, dtype=np.uint64)
+    for i in range(n_pairs):
+        keys[i] = make_key(seed, SAMPLE, generation, i)
+    for j in prange(out.shape[0]):
+        acc = 0.0
+        for i in range(n_pairs):
+            if weights[i] != 0.0:
+                acc += weights[i] * random_normal(keys[i], j)
+        out[j] = acc
+
+
+class GaussianMembers(Members):
+    """Antithetic members of one generation, regenerated from ``(theta, sigma, seed, generation)``."""
+
+    def __init__(self, theta: np.ndarray, sigma: float, seed: int, generation: int, count: int):
+        self.theta = np.ascontiguousarray(theta, dtype=np.float64)
+        self.sigma = float(sigma)
+        self.seed = int(seed)
+        self.generation = int(generation)
+        self.count = int(count)
+
+    def genomes(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.count if stop is None else stop
+        out = np.empty((stop - start, self.theta.shape[0]), dtype=np.float32)
+        sample_antithetic(self.theta, self.sigma, self.seed, self.generation, start, out)
+        return out
+
+
+@dataclass(frozen=True)
+class OpenAIESState:
+    theta: np.ndarray  #: the mean (float64)
+    m: np.ndarray  #: adam: first moment; sgd: velocity
+    v: np.ndarray  #: adam: second moment (unused by sgd)
+    t: int  #: optimizer steps taken
+    generation: int
+    seed: int
+
+
+class OpenAIES(Strategy):
+    """OpenAI-ES: antithetic Gaussian pairs, centered ranks, Adam or SGD+momentum, L2 decay."""
+
+    name = "openai_es"
+    genome_kinds = ("reals",)
+
+    def __init__(
+        self,
+        n_params: int,
+        population: int = 100,
+        sigma: float = 0.02,
+        lr: float = 0.01,
+        optimizer: str = "adam",
+        momentum: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        l2: float = 0.005,
+        initial=None,
+    ):
+        if population < 2 or population % 2:
+            raise ConfigError(f"strategy.population must be an even number >= 2 (antithetic pairs), got {population}")
+        if sigma <= 0 or lr <= 0 or l2 < 0:
+            raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")
+        if optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+        self.n_params = int(n_params)
+        self.population = int(population)
+        self.sigma, self.lr, self.l2 = float(sigma), float(lr), float(l2)
+        self.optimizer = optimizer
+        self.momentum, self.beta1, self.beta2 = float(momentum), float(beta1), float(beta2)
+        #: ``initial(seed) -> genome``, the family's initializer (zeros when None)
+        self.initial = initial
+
+    @classmethod
+    def from_config(cls, family, config) -> "OpenAIES":
+        return cls(family.n_params, population=config.population, sigma=config.sigma, lr=config.lr,
+                   optimizer=config.optimizer, momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
+                   l2=config.l2, initial=family.initial_genome)
+
+    def init(self, seed: int) -> OpenAIESState:
+        theta = np.zeros(self.n_params) if self.initial is None else np.asarray(self.initial(seed), np.float64).copy()
+        zeros = np.zeros(self.n_params)
+        return OpenAIESState(theta=theta, m=zeros, v=zeros.copy(), t=0, generation=0, seed=int(seed))
+
+    def ask(self, state: OpenAIESState) -> GaussianMembers:
+        return GaussianMembers(state.theta, self.sigma, state.seed, state.generation, self.population)
+
+    def _tell(self, state: OpenAIESState, members: Members, fitness: np.ndarray):
+        f = centered_ranks(fitness)
+        n_pairs = members.count // 2
+        g = np.empty(self.n_params)
+        weighted_noise_sum(f[0::2] - f[1::2], state.seed, state.generation, g)
+        g /= members.count
+        grad = -g + self.l2 * state.theta
+        t = state.t + 1
+        if self.optimizer == "adam":
+            m = self.beta1 * state.m + (1 - self.beta1) * grad
+            v = self.beta2 * state.v + (1 - self.beta2) * grad * grad
+            a = self.lr * np.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
+            step = -a * m / (np.sqrt(v) + ADAM_EPSILON)
+        else:
+            m = self.momentum * state.m + (1 - self.momentum) * grad
+            v = state.v
+            step = -self.lr * m
+        theta = state.theta + step
+        norm = float(np.linalg.norm(theta))
+        metrics = {
+            "search/grad_norm": float(np.linalg.norm(g)),
+            "search/theta_norm": norm,
+            "search/update_ratio": float(np.linalg.norm(step)) / max(norm, 1e-12),
+            "search/sigma": self.sigma,
+            "search/pairs": float(n_pairs),
+        }
+        return replace(state, theta=theta, m=m, v=v, t=t), metrics
+
+    def center(self, state: OpenAIESState) -> np.ndarray:
+        """The mean ``theta`` as a float32 genome."""
+        return state.theta.astype(np.float32)
+
+    def state_to_arrays(self, state: OpenAIESState) -> dict[str, np.ndarray]:
+        return {"theta": state.theta, "m": state.m, "v": state.v, "t": np.array(state.t),
+                "generation": np.array(state.generation), "seed": np.array(state.seed)}
+
+    def state_from_arrays(self, arrays: dict[str, np.ndarray]) -> OpenAIESState:
+        theta = np.asarray(arrays["theta"], dtype=np.float64)
+        if theta.shape != (self.n_params,):
+            raise ValueError(f"checkpoint has {theta.shape[0]} parameters, this configuration needs {self.n_params}")
+        return OpenAIESState(theta=theta, m=np.asarray(arrays["m"], np.float64), v=np.asarray(arrays["v"], np.float64),
+                             t=int(arrays["t"]), generation=int(arrays["generation"]), seed=int(arrays["seed"]))
