@@ -1,4 +1,5 @@
-"""LunarLander-v3 experiment log (issue 6): one change to the `lunarlander` preset at a time.
+"""LunarLander-v3 experiment log: one change to a preset at a time -- `lunarlander` (binary
+NES, issue 6) or, for experiments named `es-*`, `lunarlander-es` (real linear, OpenAI-ES).
 
 Run:  python benchmarks/lunarlander_experiments.py EXPERIMENT [...] [--seeds 0 1 2] [--max-frames 10000000]
       python benchmarks/lunarlander_experiments.py --list
@@ -43,6 +44,12 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "linear-lr-20-long": ("linear-lr-20 with a 20 M-frame budget (run with --max-frames 20000000); both runs stopped early on a passed test but scored below it: the saved policy carried the edges of one generation later than the test (bug, fixed)", ["policy.hidden=[]", "strategy.lr=20.0"]),
     "linear-lr-20-se2": ("linear-lr-20-fixed, and the stopping test passes only when its 100-episode mean minus 2 standard errors reaches 200 (run.target_se = 2)", ["policy.hidden=[]", "strategy.lr=20.0", "run.target_se=2.0"]),
     "linear-lr-20-fixed": ("linear-lr-20, 20 M-frame budget, after the fix: the saved policy keeps the encoder edges its stopping test used", ["policy.hidden=[]", "strategy.lr=20.0"]),
+    # lunarlander-es: real linear policy, OpenAI-ES. The first preset: pop 100, sigma 0.1, Adam lr 0.05, l2 0.005, 1 episode, target_se 2
+    "es-first": ("first lunarlander-es: pop 100, sigma 0.1, Adam lr 0.05, l2 0.005, 1 episode per member, stop at mean - 2 SE >= 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0"]),
+    "es-lr-0.02": ("es-first with Adam lr 0.02", ["strategy.sigma=0.1", "strategy.lr=0.02", "run.target_se=2.0"]),
+    "es-sigma-0.05": ("es-first with sigma 0.05", ["strategy.sigma=0.05", "strategy.lr=0.05", "run.target_se=2.0"]),
+    "es-se-3": ("es-first, stop at mean - 3 SE >= 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=3.0"]),
+    "es-eval-200": ("es-first, the stopping test uses 200 episodes", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "run.eval_episodes=200"]),
 }
 
 
@@ -63,7 +70,7 @@ def table(rows: list[dict]) -> str:
         evals = [r["eval_mean"] for r in runs]
         out.append(
             f"| `{name}` | {EXPERIMENTS.get(name, ('?',))[0]} | {len(runs)} | {statistics.median(r['frames'] for r in runs) / 1e6:.1f} M | "
-            f"{statistics.median(r['wall_seconds'] for r in runs) / 60:.1f} min | {', '.join(f'{e:.1f}' for e in evals)} | {statistics.median(evals):.1f} |"
+            f"{statistics.median(r['wall_seconds'] for r in runs):.0f} s | {', '.join(f'{e:.1f}' for e in evals)} | {statistics.median(evals):.1f} |"
         )
     return "\n".join(out)
 
@@ -86,7 +93,8 @@ def main(argv=None) -> None:
             raise SystemExit(f"unknown experiment {name!r} (see --list)")
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
-                cmd = GENOME + ["train", "lunarlander", "--out", tmp, "--name", "run", "--seed", str(seed), "--max-frames", str(args.max_frames), "--quiet"]
+                preset = "lunarlander-es" if name.startswith("es-") else "lunarlander"
+                cmd = GENOME + ["train", preset, "--out", tmp, "--name", "run", "--seed", str(seed), "--max-frames", str(args.max_frames), "--quiet"]
                 for s in EXPERIMENTS[name][1]:
                     cmd += ["--set", s]
                 t0 = time.perf_counter()

@@ -98,8 +98,12 @@ def test_presets_and_help(capsys):
     out = capsys.readouterr().out
     for name in ["cartpole", "acrobot", "mountaincar", "mountaincar-continuous", "pendulum"]:
         assert name in out
+    lines = {line.split()[0]: line.split()[1:3] for line in out.splitlines()}
+    assert lines["cartpole"] == ["binary_mlp", "bernoulli_nes"] and lines["lunarlander-es"] == ["linear", "openai_es"]
+    assert lines["cartpole-es"] == ["linear", "openai_es"] and lines["pendulum-es"] == ["mlp", "openai_es"]
     proc = genome_cli("train", "--help")
     assert proc.returncode == 0 and "--set" in proc.stdout and "strategy.lr" in proc.stdout
+    assert "strategy.sigma" in proc.stdout and "[openai_es]" in proc.stdout and "policy.family" in proc.stdout
 
 
 def test_a_failed_setup_leaves_no_run_directory_behind(tmp_path):

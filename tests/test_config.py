@@ -77,3 +77,36 @@ def test_target_value():
     assert Config().target_value(475.0) == 475.0
     assert config.apply_overrides(Config(), {"run": {"target": "none"}}).target_value(475.0) is None
     assert config.apply_overrides(Config(), {"run": {"target": 100}}).target_value(475.0) == 100.0
+
+
+def test_each_strategy_owns_its_keys():
+    from genome import config
+
+    cfg = config.load_preset("cartpole")
+    with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es, not to bernoulli_nes"):
+        config.apply_overrides(cfg, {"strategy": {"sigma": 0.1}})
+    es = config.load_preset("cartpole-es")
+    with pytest.raises(ConfigError, match="strategy.theta_max belongs to bernoulli_nes, not to openai_es"):
+        config.apply_overrides(es, {"strategy": {"theta_max": 2.0}})
+    with pytest.raises(ConfigError, match="strategy.name must be one of"):
+        config.apply_overrides(es, {"strategy": {"name": "cma"}})
+    # a family of the other genome kind brings its default strategy; the population carries over
+    switched = config.apply_overrides(cfg, {"policy": {"family": "mlp"}})
+    assert switched.strategy.name == "openai_es" and switched.strategy.population == 256 and switched.strategy.lr == 0.01
+    assert config.from_dict({"policy": {"family": "toeplitz"}}).strategy.name == "openai_es"
+    assert config.from_dict({}).strategy.name == "bernoulli_nes"
+    # same key name, different meaning and default per strategy
+    assert config.load_preset("cartpole").strategy.lr == 10.0 and config.from_dict({"strategy": {"name": "openai_es"}}).strategy.lr == 0.01
+    text = config.to_toml(es)
+    assert config.from_dict(__import__("tomllib").loads(text)) == es
+
+
+@pytest.mark.parametrize("overrides,match", [
+    ({"policy": {"family": "resnet"}}, "policy.family must be one of"),
+    ({"strategy": {"population": 7}}, "even number"),
+])
+def test_family_and_population_checks(overrides, match):
+    from genome import config
+
+    with pytest.raises(ConfigError, match=match):
+        config.apply_overrides(config.load_preset("cartpole-es"), overrides)

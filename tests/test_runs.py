@@ -171,3 +171,25 @@ def test_checkpoint_round_trip_keeps_newest_three(tmp_path):
     path, meta, strategy, trainer = checkpoint.load_latest(tmp_path)
     assert meta["generation"] == 5 and strategy["theta"].tolist() == [5, 5, 5] and int(trainer["frames"]) == 5
     assert os.access(path, os.R_OK)
+
+
+def test_resume_accepts_a_target_and_refuses_what_defines_the_run(tmp_path):
+    part = train(tmp_path, "part", "--generations", "2")
+    proc = genome_cli("train", "--resume", str(part), "--generations", "4", "--target", "none", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((part / "summary.json").read_text())["generations"] == 4
+    proc = genome_cli("train", "--resume", str(part), "--seed", "3")
+    assert proc.returncode != 0 and "cannot be combined with seed" in proc.stderr and "--target" in proc.stderr
+
+
+def test_openai_es_preset_resumes_byte_identical(tmp_path):
+    def es(name, *extra):
+        proc = genome_cli("train", "cartpole-es", "--out", str(tmp_path), "--name", name, "--target", "none", "--quiet", *extra)
+        assert proc.returncode == 0, proc.stderr
+        return tmp_path / name
+
+    whole = es("whole", "--generations", "6")
+    part = es("part", "--generations", "3")
+    proc = genome_cli("train", "--resume", str(part), "--generations", "6", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert (part / "policy.gbn").read_bytes() == (whole / "policy.gbn").read_bytes()

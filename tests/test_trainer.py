@@ -59,3 +59,18 @@ def test_api_errors():
         genome.train("cartpole", sed=1)
     with pytest.raises(ConfigError, match="unknown preset or environment 'NoSuchEnv-v0'"):
         genome.train("NoSuchEnv-v0", generations=1)
+
+
+@pytest.mark.parametrize("seed,generations,frames,digest", [
+    # measured with the code before real-valued families existed (commit 9605686): the
+    # redesign must leave binary NES runs exactly as they were
+    (0, 36, 1010351, "ce4f5648a01789e2"),
+    (1, 35, 733534, "08fd2c1f26e0388c"),
+])
+def test_binary_cartpole_runs_are_unchanged(seed, generations, frames, digest):
+    import hashlib
+
+    r = genome.train("cartpole", seed=seed)
+    w, b = r.policy.to_dense()
+    h = hashlib.sha256(b"".join(x.tobytes() for x in w) + b"".join(x.astype(np.int64).tobytes() for x in b)).hexdigest()
+    assert (r.summary["generations"], r.summary["frames"], h[:16]) == (generations, frames, digest)

@@ -124,7 +124,9 @@ def _help_rows():
 
 
 # ----------------------------------------------------------------- commands
-_RESUME_FORBIDDEN = ("config", "set", "seed", "target", "name", "overwrite", "env_kwargs")
+# what defines a run cannot change on resume; budgets and the target (a stopping criterion
+# like the budgets) can
+_RESUME_FORBIDDEN = ("config", "set", "seed", "name", "overwrite", "env_kwargs")
 
 
 def cmd_train(args) -> int:
@@ -168,7 +170,7 @@ def cmd_train(args) -> int:
         if given:
             raise ConfigError(
                 f"--resume continues a run with its stored config; it cannot be combined with {', '.join(given)} "
-                "(budget flags --generations, --max-frames, --max-seconds are allowed)"
+                "(budget flags --generations, --max-frames, --max-seconds and --target are allowed)"
             )
         run_dir = Path(args.resume)
         cfg = rundir.read_config(run_dir)
@@ -275,7 +277,8 @@ def cmd_presets(args) -> int:
     from genome import config as config_mod
 
     for name in config_mod.preset_names():
-        print(f"{name:24s} {config_mod.load_preset(name).description}")
+        cfg = config_mod.load_preset(name)
+        print(f"{name:26s} {cfg.policy.family:11s} {cfg.strategy.name:14s} {cfg.description}")
     return 0
 
 

@@ -223,7 +223,7 @@ def _export_dense(net, env_id: str | None, prefix: str) -> str:
     out.append(_c_array("float", f"{p}_params", net.params, _float))
     body = [
         f"\nvoid {p}_scores(const float *obs, double *scores) {{\n",
-        f"    double a[{p.upper()}_MAX_WIDTH], h[{p.upper()}_MAX_WIDTH];\n",
+        f"    double a[{p.upper()}_MAX_WIDTH]{f', h[{p.upper()}_MAX_WIDTH]' if len(sizes) > 2 else ''};\n",
         f"    for (int d = 0; d < {sizes[0]}; d++) {{\n",
         f"        double v = ((double)obs[d] - (double){p}_mean[d]) / (double){p}_std[d];\n",
         f"        a[d] = v < {_double(-norm.clip)} ? {_double(-norm.clip)} : (v > {_double(norm.clip)} ? {_double(norm.clip)} : v);\n",

@@ -162,3 +162,84 @@ def test_no_pickle_in_the_format(policy_file):
     _, path = policy_file
     data = path.read_bytes()
     assert data[:4] == b"GBNN" and b"\x80\x04" not in data[:2]
+
+
+# ------------------------------------------------------------------ version 2
+DATA = __import__("pathlib").Path(__file__).parent.parent / "data"
+
+
+def test_a_committed_version_1_file_still_loads(tmp_path):
+    """tests/data/policy_v1.gbn was written by genome's version-1 writer (a 64-16-2 network
+    with a 4-dimension thermometer encoder)."""
+    import hashlib
+
+    from genome.policy import load_policy
+
+    path = DATA / "policy_v1.gbn"
+    assert path.read_bytes()[4:6] == b"\x01\x00"
+    policy = load_policy(path)
+    w, b = policy.network.to_dense()
+    digest = hashlib.sha256(b"".join(x.tobytes() for x in w) + b"".join(x.astype(np.int64).tobytes() for x in b)).hexdigest()
+    assert digest == "0b56752877d3fe187aa279635a7cb6a6b4740a5e8e7359bca5339908fdb663e3"
+    assert policy.act(np.array([0.1, -0.5, 0.3, 1.2], np.float32)) == 1
+    policy.network.save(tmp_path / "v2.gbn")  # re-saved as version 2, same network
+    assert (tmp_path / "v2.gbn").read_bytes()[4:6] == b"\x02\x00"
+    assert BinaryNetwork.load(tmp_path / "v2.gbn") == policy.network
+
+
+def dense_policy(family="toeplitz"):
+    import gymnasium as gym
+
+    from genome.encoders.auto import RunningStats
+    from genome.policies.dense import DenseFamily
+    from genome.policies.heads import ActionHead
+
+    head = ActionHead.for_space(gym.spaces.Box(-2, 2, (2,), np.float32), "tanh", scale=1.0)
+    fam = DenseFamily.create(family, 5, [7], head, family if family in ("toeplitz", "circulant") else "dense", True)
+    stats = RunningStats.empty(5)
+    stats.add_samples(np.random.default_rng(0).normal(size=(20, 5)))
+    return fam.with_stats(stats).decode(np.random.default_rng(1).normal(size=fam.n_params).astype(np.float32))
+
+
+@pytest.mark.parametrize("family", ["mlp", "toeplitz", "circulant"])
+def test_real_valued_round_trip(tmp_path, family):
+    from genome.policy import load_network
+
+    net = dense_policy(family)
+    net.save(tmp_path / "p.gbn")
+    data = (tmp_path / "p.gbn").read_bytes()
+    assert data[10] == fileformat.FAMILY_TAGS[family]
+    loaded = load_network(tmp_path / "p.gbn")
+    assert loaded == net and loaded.family == family
+    obs = np.arange(5, dtype=np.float32)
+    np.testing.assert_array_equal(loaded.act_obs(obs), net.act_obs(obs))
+    # the genome is stored, not the expanded matrices: a Toeplitz layer costs its parameters
+    assert len(data) < 4 * net.structure.n_flat + 200 if family == "mlp" else len(data) < 4 * net.n_params + 200
+    with pytest.raises(ModelFormatError, match="real-valued"):
+        BinaryNetwork.load(tmp_path / "p.gbn")
+
+
+def reframe(body: bytes) -> bytes:
+    """A version-2 file around ``body`` (tag + record) with a valid length and checksum."""
+    data = fileformat._FRAME.pack(fileformat.MAGIC, 2, fileformat._FRAME.size + len(body) + 4) + body
+    return data + struct.pack("<I", zlib.crc32(data))
+
+
+def test_corrupt_real_valued_files_name_the_file(tmp_path):
+    from genome.policy import load_network
+
+    good = dense_policy().to_bytes()
+    cases = {
+        "truncated": good[:-9],
+        "checksum": good[:30] + bytes([good[30] ^ 1]) + good[31:],
+        "unknown family tag": reframe(bytes([77]) + good[11:-4]),
+        # tag, layer count, 3 sizes, 2 x (kind, bias flag), then the parameter count at byte 28
+        "parameters stored": reframe(good[10:28] + struct.pack("<I", 3) + good[32:-4]),
+        "unparsed bytes": reframe(good[10:-4] + b"\0"),
+    }
+    for what, data in cases.items():
+        path = tmp_path / f"{what.replace(' ', '_')}.gbn"
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=str(path).replace(".", r"\.")) as err:
+            load_network(path)
+        assert "\n" not in str(err.value), what

@@ -67,6 +67,25 @@ def episode_seed(seed: int, purpose: int, generation: int, episode_id: int) -> i
     return int(_episode_seed(seed, purpose, generation, episode_id))
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def _record(row, arr, check, m, count, total, total_sq):
+    """Copy observation ``arr`` into ``row`` and add it to member ``m``'s statistics (when
+    ``total`` has rows); False, and nothing recorded, if ``check`` and a value is not finite."""
+    if check:
+        for d in range(arr.shape[0]):
+            if not np.isfinite(arr[d]):
+                return False
+    for d in range(arr.shape[0]):
+        row[d] = arr[d]
+    count[m] += 1
+    if total.shape[0] > 0:
+        for d in range(arr.shape[0]):
+            v = np.float64(arr[d])
+            total[m, d] += v
+            total_sq[m, d] += v * v
+    return True
+
+
 class GymProblem:
     def __init__(self, spec: GymSpec, family):
         self.spec = spec
@@ -113,17 +132,14 @@ class GymProblem:
         def fail(m: int, reason: str) -> None:
             failures.setdefault(m, reason)
 
+        gather = obs_sum is not None
+        no_stats = np.zeros((0, 0))
+
         def observe(slot: int, o) -> bool:
             arr = np.asarray(o).reshape(-1)
-            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-                return False
-            obs[slot] = arr
             m = slot_task[slot] // episodes
-            obs_count[m] += 1
-            if obs_sum is not None:
-                x = arr.astype(np.float64)
-                obs_sum[m] += x
-                obs_sumsq[m] += x * x
+            if not _record(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats):
+                return False
             return True
 
         def start(slot: int) -> None:

@@ -1,0 +1,142 @@
+"""Every policy family end to end: trains on a native and a Gymnasium environment, round-trips
+through the policy file, evaluates, and exports to C that agrees with Python."""
+
+import ctypes
+
+import numpy as np
+import pytest
+
+import genome
+from genome import rng
+from genome.build import build
+from genome.config import Config, EnvConfig, OpenAIESConfig, PolicyConfig, RunConfig
+from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
+from genome.evaluate import evaluate_policy
+from genome.policy import Policy, load_policy
+from genome.rollout.problem import EpisodeRequest
+
+from tests.test_export_and_render import CC, FLOATS, compile_policy, observations
+
+REAL = ["linear", "mlp", "toeplitz", "circulant"]
+# a Gymnasium environment that is not native: CartPole with a kwarg runs through gymnasium.make
+GYM_CARTPOLE = EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False})
+
+
+def cfg(family, env=EnvConfig(id="CartPole-v1"), generations=3, **run):
+    run = {"workers": 1, **run}
+    return Config(env=env, policy=PolicyConfig(family=family, hidden=[] if family == "linear" else [6]),
+                  strategy=OpenAIESConfig(population=10, sigma=0.1, lr=0.05),
+                  run=RunConfig(generations=generations, target="none", eval_episodes=5, center_episodes=2, **run))
+
+
+@pytest.mark.parametrize("family", REAL)
+@pytest.mark.parametrize("where", ["native", "gymnasium"])
+def test_every_real_family_trains_saves_and_evaluates(family, where, tmp_path):
+    env = EnvConfig(id="CartPole-v1") if where == "native" else GYM_CARTPOLE
+    result = genome.train(cfg(family, env), run_dir=tmp_path / "run")
+    s = result.summary
+    assert s["family"] == family and s["strategy"] == "openai_es" and s["generations"] == 3 and s["frames"] > 0
+    assert s["size_bits"] == 32 * s["n_params"]
+    policy = load_policy(tmp_path / "run")
+    assert policy.family == family and policy.network == result.policy
+    # the saved normalizer is the one the run gathered (observations were seen: not the identity)
+    assert not np.all(policy.network.normalizer.mean == 0)
+    stats = evaluate_policy(policy, "CartPole-v1", episodes=3)
+    assert stats["episodes"] == 3 and stats["mean"] >= 8
+
+
+def reference_rollout(env, net, key, max_steps):
+    """The dense fused rollout written as a plain Python loop over the native env kernels."""
+    state, obs = np.zeros(MAX_STATE + 1), np.zeros(MAX_OBS, np.float32)
+    u = rng.uniforms(np.uint64(key), MAX_UNIFORMS)
+    env_reset(env.kernel, state, u)
+    total, t, seen = 0.0, 0, []
+    while True:
+        env_observe(env.kernel, state, obs)
+        seen.append(obs[: env.obs_size].astype(np.float64))
+        action = net.act_obs(obs[: env.obs_size])
+        a, value = (action, np.float32(0)) if isinstance(action, int) else (0, action[0])
+        reward, terminated = env_step(env.kernel, state, a, value)
+        total += reward
+        t += 1
+        if terminated or t >= max_steps:
+            return total, t, np.array(seen)
+
+
+@pytest.mark.parametrize("env_id,family", [("CartPole-v1", "mlp"), ("Pendulum-v1", "toeplitz"), ("Acrobot-v1", "circulant"), ("MountainCarContinuous-v0", "linear")])
+def test_fused_dense_rollout_matches_a_python_loop(env_id, family):
+    setup = build(cfg(family, EnvConfig(id=env_id)))
+    fam = setup.family
+    genomes = np.random.default_rng(0).normal(size=(3, fam.n_params)).astype(np.float32)
+    request = EpisodeRequest(2, rng.START, 4, common_starts=False)
+    result = setup.problem.evaluate(genomes, 5, request)
+    for m in range(3):
+        net = fam.decode(genomes[m])
+        seen = []
+        for e in range(2):
+            key = rng.make_key(setup.problem.seed, rng.START, 4, (5 + m) * 2 + e)
+            total, steps, obs = reference_rollout(setup.native, net, key, setup.problem.max_episode_steps)
+            assert result.returns[m, e] == total and result.frames[m, e] == steps
+            seen.append(obs)
+        seen = np.concatenate(seen)
+        assert result.obs_count[m] == len(seen)
+        np.testing.assert_allclose(result.obs_sum[m], seen.sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(result.obs_sumsq[m], (seen**2).sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler on this machine")
+@pytest.mark.parametrize("env_id,family", [("CartPole-v1", "mlp"), ("CartPole-v1", "toeplitz"), ("Pendulum-v1", "circulant"), ("MountainCarContinuous-v0", "linear")])
+def test_exported_c_agrees_with_python(env_id, family, tmp_path):
+    setup = build(cfg(family, EnvConfig(id=env_id)))
+    fam = setup.family
+    genome_ = np.random.default_rng(3).normal(size=fam.n_params).astype(np.float32)
+    from genome.encoders.auto import RunningStats
+
+    stats = RunningStats.empty(fam.n_inputs)
+    stats.add_samples(np.random.default_rng(4).normal(size=(50, fam.n_inputs)) * 2 + 1)
+    net = fam.with_stats(stats).decode(genome_)
+    policy = Policy(net, env_id)
+    lib = compile_policy(net, tmp_path)
+    obs = observations(fam.n_inputs, 3000, scale=2.0)
+    obs = obs[np.all(np.isfinite(obs), axis=1)]
+    if net.head.kind == 0:
+        lib.genome_act.argtypes = [FLOATS]
+        assert [lib.genome_act(o.ctypes.data_as(FLOATS)) for o in obs] == [policy.act(o) for o in obs]
+    else:
+        lib.genome_act_continuous.argtypes = [FLOATS, FLOATS]
+        out = np.empty(net.head.action_dim, np.float32)
+        for o in obs:
+            lib.genome_act_continuous(o.ctypes.data_as(FLOATS), out.ctypes.data_as(FLOATS))
+            np.testing.assert_allclose(out, policy.act(o), atol=1e-5)
+
+
+@pytest.mark.parametrize("family", REAL)
+def test_resume_is_byte_identical_for_every_family(family, tmp_path):
+    c = cfg(family, generations=6, checkpoint_every=2)
+    whole = genome.train(c, run_dir=tmp_path / "whole")
+    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 3})), run_dir=tmp_path / "part")
+    from genome.trainer import Trainer
+
+    resumed = Trainer(c, run_dir=tmp_path / "part")
+    resumed.restore()
+    assert resumed.state.generation == 3
+    again = resumed.run()
+    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    assert again.summary["frames"] == whole.summary["frames"]
+
+
+def test_results_do_not_depend_on_threads_or_workers(tmp_path):
+    native = [genome.train(cfg("mlp", generations=3, threads=t)).policy.to_bytes() for t in (1, 2)]
+    assert native[0] == native[1]
+    gym = [genome.train(cfg("mlp", GYM_CARTPOLE, generations=2, workers=w)).policy.to_bytes() for w in (1, 2)]
+    assert gym[0] == gym[1]
+
+
+def test_a_binary_strategy_cannot_train_real_genomes():
+    from genome.config import BernoulliNESConfig
+    from genome.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="bernoulli_nes cannot train policy.family = linear"):
+        build(Config(policy=PolicyConfig(family="linear", hidden=[]), strategy=BernoulliNESConfig()))
+    with pytest.raises(ConfigError, match="no hidden layers"):
+        build(Config(policy=PolicyConfig(family="linear", hidden=[5]), strategy=OpenAIESConfig()))
