@@ -1,4 +1,4 @@
-"""Time to solve CartPole-v1 with `genome train cartpole`, over 10 seeds (design.md §6).
+"""Time to solve CartPole-v1 with `genome train cartpole`, over 10 seeds.
 
 Run:  python benchmarks/cartpole_solve.py [--seeds 10] [--preset cartpole]
 

@@ -1,4 +1,4 @@
-"""Forward passes per second of a 64-64-64-2 binary network (design.md §6).
+"""Forward passes per second of a 64-64-64-2 binary network.
 
 Run:  NUMBA_NUM_THREADS=1 python benchmarks/forward.py        (one core, the headline figure)
       python benchmarks/forward.py --threads 2                 (also the parallel kernels)

@@ -1,4 +1,4 @@
-"""CartPole-v1 environment steps per second of the fused rollout (design.md §6).
+"""CartPole-v1 environment steps per second of the fused rollout.
 
 Run:  python benchmarks/fused_rollout.py            (1 and 2 threads)
 

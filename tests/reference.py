@@ -6,7 +6,7 @@ import numpy as np
 
 
 def reference_forward(weights, biases, bits):
-    """design.md §2 literally: s = W h + b on ±1 values; hidden h = +1 iff s >= 0."""
+    """The binary layer of the README ("How it works") literally: s = W h + b on ±1 values; hidden h = +1 iff s >= 0."""
     h = 2 * np.asarray(bits, dtype=np.int64) - 1  # 0/1 -> ±1
     for layer, (w, b) in enumerate(zip(weights, biases)):
         s = h @ np.asarray(w, dtype=np.int64).T + np.asarray(b, dtype=np.int64)

@@ -81,7 +81,7 @@ class OpenAIESConfig(StrategyConfig):
     name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families)", default="openai_es")
     population: int = _help("members per generation: population/2 antithetic pairs", default=100)
     sigma: float = _help("noise standard deviation: members are theta +- sigma * eps", default=0.02)
-    lr: float = _help("optimizer step size (the gradient has no 1/sigma factor: docs/strategies.md)", default=0.01)
+    lr: float = _help("optimizer step size (the gradient has no 1/sigma factor: docs/architecture.md)", default=0.01)
     optimizer: str = _help("'adam' or 'sgd' (with momentum)", default="adam")
     momentum: float = _help("sgd: momentum coefficient", default=0.9)
     beta1: float = _help("adam: first-moment decay", default=0.9)

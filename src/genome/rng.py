@@ -5,7 +5,7 @@ A *key* is a splitmix64 hash of ``(run seed, purpose, a, b)`` (for example
 ``splitmix64(key + (i + 1) * GAMMA)``, the ``i``-th output of a splitmix64 stream
 started at ``key``. Any process can regenerate any member's genome or any episode's
 start state without shared state, so results never depend on how work is split
-among threads, processes or machines (design.md §7). All functions are numba-jitted
+among threads, processes or machines (docs/architecture.md). All functions are numba-jitted
 and callable from kernels and from Python.
 """
 

@@ -110,6 +110,7 @@ class Trainer:
         self.failures = 0
         self.state = self.strategy.init(cfg.run.seed)
         self.frames = 0
+        self.episodes = 0  # every episode run, as frames counts every step
         self.seconds_before = 0.0  # wall time of earlier sessions of this run
         self.best_mean = -math.inf
         self.best_genome = self.strategy.center(self.state)
@@ -123,6 +124,7 @@ class Trainer:
     def _trainer_arrays(self) -> dict[str, np.ndarray]:
         arrays = {
             "frames": np.array(self.frames, dtype=np.int64),
+            "episodes": np.array(self.episodes, dtype=np.int64),
             "seconds": np.array(self.seconds, dtype=np.float64),
             "best_mean": np.array(self.best_mean, dtype=np.float64),
             "best_genome": self.best_genome,
@@ -146,6 +148,7 @@ class Trainer:
         try:
             self.state = self.strategy.state_from_arrays(strategy_arrays)
             self.frames = int(trainer["frames"])
+            self.episodes = int(trainer.get("episodes", 0))
             self.seconds_before = float(trainer["seconds"])
             self.best_mean = float(trainer["best_mean"])
             self.best_genome = np.asarray(trainer["best_genome"], dtype=self.best_genome.dtype)
@@ -200,13 +203,14 @@ class Trainer:
         members = self.strategy.ask(self.state)
         request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts)
         result = self.executor.evaluate(self.setup.problem, members, request)
-        frames = result.total_frames
+        frames, episodes = result.total_frames, result.returns.size
         fitness = result.fitness
         center = self.strategy.center(self.state)
         state, metrics = self.strategy.tell(self.state, members, fitness)
 
         check = self._run(center, run.center_episodes, rng.CENTER, gen)
         frames += check.total_frames
+        episodes += check.returns.size
         center_mean = float(check.returns.mean())
         finite = fitness[np.isfinite(fitness)]
         row = {
@@ -224,6 +228,7 @@ class Trainer:
         if target is not None and center_mean >= target:
             test = self._run(center, run.eval_episodes, rng.EVAL, gen)
             frames += test.total_frames
+            episodes += test.returns.size
             row["eval/return_mean"] = float(test.returns.mean())
             se = float(test.returns.std(ddof=1)) / np.sqrt(test.returns.size) if test.returns.size > 1 else 0.0
             if row["eval/return_mean"] - run.target_se * se >= target:
@@ -239,6 +244,7 @@ class Trainer:
         # commit the generation
         self._record_failures(gen, result)
         self.frames += frames
+        self.episodes += episodes
         if center_mean > self.best_mean:
             self.best_mean, self.best_genome = center_mean, center
         if stats is not self.setup.stats:
@@ -306,6 +312,7 @@ class Trainer:
             candidates = [self.strategy.center(self.state), self.best_genome]
             tests = [self._run(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
             self.frames += sum(t.total_frames for t in tests)
+            self.episodes += sum(t.returns.size for t in tests)
             pick = int(np.argmax([t.returns.mean() for t in tests]))
             final = (self.setup.family.decode(candidates[pick]), tests[pick])
         policy, test = final
@@ -320,6 +327,7 @@ class Trainer:
             "target": self.setup.target,
             "generations": int(self.state.generation),
             "frames": int(self.frames),
+            "episodes": int(self.episodes),
             "wall_seconds": self.seconds,
             "eval_mean": evaluation["mean"],
             "eval": evaluation,

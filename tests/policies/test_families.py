@@ -140,3 +140,28 @@ def test_a_binary_strategy_cannot_train_real_genomes():
         build(Config(policy=PolicyConfig(family="linear", hidden=[]), strategy=BernoulliNESConfig()))
     with pytest.raises(ConfigError, match="no hidden layers"):
         build(Config(policy=PolicyConfig(family="linear", hidden=[5]), strategy=OpenAIESConfig()))
+
+
+def test_cli_eval_render_and_export_a_real_valued_run(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import imageio.v2 as imageio
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "genome.cli", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    cli("train", "pendulum-es", "--out", str(tmp_path), "--name", "run", "--generations", "2", "--quiet")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    # 2 generations of 100 members x 4 episodes + 10 center episodes; no target: the final
+    # center and the best checked one get 100 test episodes each
+    assert summary["family"] == "mlp" and summary["episodes"] == 2 * (100 * 4 + 10) + 2 * 100
+    stats = json.loads(cli("eval", str(tmp_path / "run"), "--episodes", "3", "--json"))
+    assert stats["episodes"] == 3 and -2000 < stats["mean"] <= 0
+    cli("render", str(tmp_path / "run"), "--out", str(tmp_path / "ep.gif"))
+    assert len(imageio.mimread(tmp_path / "ep.gif", memtest=False)) > 5
+    out = cli("export", str(tmp_path / "run"), "--out", str(tmp_path / "p.c"))
+    assert "genome_act_continuous" in out and "double acc" in (tmp_path / "p.c").read_text()

@@ -30,7 +30,7 @@ def test_any_member_range_regenerates_the_same_genomes():
 
 
 def reference_update(theta, x, fitness, lr, eps, theta_max, entropy=0.0):
-    """design.md §3 written with explicit loops."""
+    """The Bernoulli NES update (README, "How it works") written with explicit loops."""
     p = 1 / (1 + np.exp(-theta))
     f = centered_ranks(fitness)
     n, d = x.shape

@@ -1,4 +1,4 @@
-"""``BinaryNetwork``: a bit-packed ±1 network with integer thresholds (design.md §2, §5)."""
+"""``BinaryNetwork``: a bit-packed ±1 network with integer thresholds (README, "How it works")."""
 
 from __future__ import annotations
 

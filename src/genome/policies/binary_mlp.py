@@ -3,7 +3,7 @@
 Genome layout: for each layer, for each unit ``j``, its ``n_in`` weight bits followed by
 ``bias_bits`` bias bits. The bias bits are the weights of ``k = bias_bits`` constant +1
 inputs, so ``b_j = 2 * popcount(bias bits) - k`` and every parameter of the network is a
-bit (design.md §2).
+bit (README, "How it works").
 """
 
 from __future__ import annotations

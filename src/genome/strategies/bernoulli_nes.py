@@ -1,4 +1,4 @@
-"""Natural evolution strategies over a separable Bernoulli distribution (design.md §3).
+"""Natural evolution strategies over a separable Bernoulli distribution.
 
 Wierstra et al. 2014, "Natural Evolution Strategies", JMLR 15, for the natural gradient;
 here applied to one logit per bit of a binary network.
