@@ -165,3 +165,23 @@ def test_cli_eval_render_and_export_a_real_valued_run(tmp_path):
     assert len(imageio.mimread(tmp_path / "ep.gif", memtest=False)) > 5
     out = cli("export", str(tmp_path / "run"), "--out", str(tmp_path / "p.c"))
     assert "genome_act_continuous" in out and "double acc" in (tmp_path / "p.c").read_text()
+
+
+@pytest.mark.parametrize("common_starts", [True, False])
+def test_a_members_episodes_split_over_workers_give_the_same_numbers(common_starts):
+    """The pool spreads one member's many episodes (the center's stopping test) over its
+    workers; every episode keeps its start state."""
+    from genome.rollout.pool import ProcessExecutor
+    from genome.strategies import FixedMembers
+
+    setup = build(cfg("mlp", GYM_CARTPOLE))
+    genomes = np.random.default_rng(0).normal(size=(1, setup.family.n_params)).astype(np.float32)
+    request = EpisodeRequest(9, rng.EVAL, 3, common_starts)
+    alone = setup.problem.evaluate(genomes, 0, request)
+    with ProcessExecutor(2) as pool:
+        split = pool.evaluate(setup.problem, FixedMembers(genomes), request)
+    assert np.array_equal(alone.returns, split.returns) and np.array_equal(alone.frames, split.frames)
+    # statistics add up (slices sum in another order; only training members' statistics,
+    # never split by episode, feed the normalizer)
+    np.testing.assert_allclose(split.obs_sum, alone.obs_sum, rtol=1e-12)
+    assert len(set(alone.returns[0])) > 1  # distinct start states, not one episode repeated

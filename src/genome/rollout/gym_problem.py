@@ -150,7 +150,7 @@ class GymProblem:
                 m, e = divmod(task, episodes)
                 if m in failures:
                     continue
-                episode_id = e if request.common_starts else (member_offset + m) * episodes + e
+                episode_id = request.episode_id(member_offset + m, e)
                 slot_task[slot], slot_steps[slot], slot_return[slot] = task, 0, 0.0
                 try:
                     o, _ = self._env(slot).reset(seed=episode_seed(self.seed, request.purpose, request.generation, episode_id))

@@ -114,9 +114,20 @@ class ProcessExecutor(Executor):
 
     def evaluate(self, problem, members: Members, request: EpisodeRequest) -> EvalResult:
         n = members.count
+        if n < self.n_workers and request.episodes >= 2 * self.n_workers:
+            # few members, many episodes (the center's check and test): split the episodes
+            k = self.n_workers * self.chunks_per_worker
+            cuts = np.linspace(0, request.episodes, k + 1).astype(int)
+            slices = [(members, 0, n, request.slice(int(a), int(b))) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+            return EvalResult.concatenate_episodes(self._run_tasks(problem, slices))
         n_chunks = min(n, self.n_workers * self.chunks_per_worker)
         bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-        pending = [(i, (problem.spec, problem.family, members, int(a), int(b), request)) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a]
+        chunks = [(members, int(a), int(b), request) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        return EvalResult.concatenate(self._run_tasks(problem, chunks))
+
+    def _run_tasks(self, problem, tasks: list) -> list[EvalResult]:
+        """Run ``(members, start, stop, request)`` tasks on the workers; results in task order."""
+        pending = [(i, (problem.spec, problem.family, members, a, b, req)) for i, (members, a, b, req) in enumerate(tasks)]
         pending = [(i, msg, 0) for i, msg in pending]
         results: dict[int, EvalResult] = {}
         self._ensure()
@@ -158,15 +169,15 @@ class ProcessExecutor(Executor):
                 replacement = _Worker(self._ctx)
                 self._workers.append(replacement)
                 idle.append(replacement)
-                start, stop = msg[3], msg[4]
+                start, stop, episodes = msg[3], msg[4], msg[5].episodes
                 dims = problem.family.n_inputs if problem.spec.obs_stats else 0
                 if timed_out:
-                    results[i] = _failed(stop - start, request.episodes, f"evaluation timed out after {self.timeout:g} s", dims)
+                    results[i] = _failed(stop - start, episodes, f"evaluation timed out after {self.timeout:g} s", dims)
                 elif w.attempts < self.retries:
                     pending.insert(0, (i, msg, w.attempts + 1))
                 else:
-                    results[i] = _failed(stop - start, request.episodes, f"worker process died (exit code {exitcode}) {w.attempts + 1} times", dims)
-        return EvalResult.concatenate([results[i] for i in sorted(results)])
+                    results[i] = _failed(stop - start, episodes, f"worker process died (exit code {exitcode}) {w.attempts + 1} times", dims)
+        return [results[i] for i in sorted(results)]
 
     def close(self) -> None:
         for w in self._workers:

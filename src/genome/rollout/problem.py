@@ -12,7 +12,7 @@ problem can be evaluated anywhere, in any split, and retried, with the same numb
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numba import njit
@@ -24,12 +24,28 @@ from genome.rng import make_key, random_uniform
 @dataclass(frozen=True)
 class EpisodeRequest:
     """Which episodes to run: ``episodes`` per member, start states keyed by
-    ``(purpose, generation)``; shared by all members when ``common_starts``."""
+    ``(purpose, generation)``; shared by all members when ``common_starts``.
+
+    A worker may get a slice of each member's episodes: episodes ``first_episode ..
+    first_episode + episodes`` of ``total_episodes`` (0: the slice is the whole), so that
+    one member's many episodes (a stopping test) spread over workers with the same
+    numbers. Only the Gymnasium problem is given slices (the native one spreads
+    (member, episode) pairs over threads itself)."""
 
     episodes: int
     purpose: int
     generation: int
     common_starts: bool = True
+    first_episode: int = 0
+    total_episodes: int = 0
+
+    def episode_id(self, member: int, episode: int) -> int:
+        """The counter of episode ``episode`` (of this slice) of global member ``member``."""
+        e = self.first_episode + episode
+        return e if self.common_starts else member * (self.total_episodes or self.episodes) + e
+
+    def slice(self, first: int, stop: int) -> "EpisodeRequest":
+        return replace(self, episodes=stop - first, first_episode=self.first_episode + first, total_episodes=self.total_episodes or self.episodes)
 
 
 @dataclass
@@ -50,6 +66,26 @@ class EvalResult:
     @property
     def total_frames(self) -> int:
         return int(self.frames.sum())
+
+    @staticmethod
+    def concatenate_episodes(parts: list["EvalResult"]) -> "EvalResult":
+        """Slices of the same members' episodes, in episode order (statistics add up)."""
+        failures: dict[int, str] = {}
+        for p in parts:
+            for k, v in p.failures.items():
+                failures.setdefault(k, v)
+        returns = np.concatenate([p.returns for p in parts], axis=1)
+        for m in failures:
+            returns[m] = np.nan
+        stats = all(p.obs_sum is not None for p in parts)
+        return EvalResult(
+            returns,
+            np.concatenate([p.frames for p in parts], axis=1),
+            failures,
+            sum(p.obs_count for p in parts) if all(p.obs_count is not None for p in parts) else None,
+            sum(p.obs_sum for p in parts) if stats else None,
+            sum(p.obs_sumsq for p in parts) if stats else None,
+        )
 
     @staticmethod
     def concatenate(parts: list["EvalResult"]) -> "EvalResult":
