@@ -57,9 +57,11 @@ def _u64(v) -> str:
 
 def export_c(net, env_id: str | None = None, prefix: str = "genome") -> str:
     """C source for ``net``: a binary network with an encoder (and, for box actions, a head),
-    or a real-valued network."""
-    if not isinstance(net, BinaryNetwork):
-        return _export_dense(net, env_id, prefix)
+    or a real-valued network (by the network's ``kernel``)."""
+    return EXPORTERS[net.kernel](net, env_id, prefix)
+
+
+def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     enc = net.encoder
     if enc is None:
         raise ConfigError("only a policy with an encoder can be exported (this network has none)")
@@ -246,3 +248,7 @@ def _export_dense(net, env_id: str | None, prefix: str) -> str:
     out.extend(body)
     out.append(_act_functions(p, head, sizes[-1], "double"))
     return "".join(out)
+
+
+#: network ``kernel`` -> C exporter
+EXPORTERS = {"binary": _export_binary, "dense": _export_dense}
