@@ -36,6 +36,8 @@ class EnvConfig:
     max_episode_steps: int = _help("episode step limit; 0 = the environment's own", default=0)
     step_limit: int = _help("an episode still running after this many steps fails its member (Gymnasium envs)", default=100000)
     num_envs: int = _help("environments each worker process steps together (Gymnasium envs)", default=16)
+    reward_shift: float = _help("subtracted from every step's reward in training only (ARS's survival-bonus shift); "
+                                "center checks, stopping tests and evaluations see the true reward", default=0.0)
 
 
 FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant")
@@ -51,7 +53,7 @@ class PolicyConfig:
     image_size: list = _help("image observations are block-averaged to [height, width] bits", default_factory=lambda: [21, 16])
     encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
     bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
-    action_head: str = _help("Box actions: 'bins' (argmax per dimension), 'tanh', or 'auto' (binary: bins, real: tanh)", default="auto")
+    action_head: str = _help("Box actions: 'bins' (argmax per dimension), 'tanh', 'clip' (real families), or 'auto' (binary: bins, real: tanh)", default="auto")
     action_bins: int = _help("bins head: evenly spaced values per action dimension", default=3)
     action_scale: float = _help("tanh head: score scale; 0 = sqrt(width of the last hidden layer) for binary, 1 for real families", default=0.0)
     output_bias: bool = _help("real families: the output layer has a bias (hidden layers always do)", default=False)
@@ -87,6 +89,9 @@ class OpenAIESConfig(StrategyConfig):
     beta1: float = _help("adam: first-moment decay", default=0.9)
     beta2: float = _help("adam: second-moment decay", default=0.999)
     l2: float = _help("L2 weight decay: the optimizer follows -g + l2 * theta", default=0.005)
+    shaping: str = _help("fitness shaping: 'centered_ranks' or 'none' (raw returns, as ARS)", default="centered_ranks")
+    top_directions: int = _help("use only the best b pairs by max(f+, f-) (ARS V1-t/V2-t); 0 = all", default=0)
+    normalize_step: bool = _help("divide the gradient by the std of the 2b returns used (ARS)", default=False)
 
 
 #: strategy.name -> its config class (each strategy owns its keys).
@@ -226,8 +231,8 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.hidden must be a list of positive integers, got {cfg.policy.hidden}")
     if cfg.policy.family not in FAMILIES:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
-    if cfg.policy.action_head not in ("auto", "bins", "tanh"):
-        raise ConfigError(f"policy.action_head must be 'auto', 'bins' or 'tanh', got {cfg.policy.action_head!r}")
+    if cfg.policy.action_head not in ("auto", "bins", "tanh", "clip"):
+        raise ConfigError(f"policy.action_head must be 'auto', 'bins', 'tanh' or 'clip', got {cfg.policy.action_head!r}")
     if cfg.policy.obs_std_floor <= 0 or cfg.policy.obs_clip <= 0:
         raise ConfigError("policy.obs_std_floor and policy.obs_clip must be > 0")
     st = cfg.strategy
@@ -240,6 +245,10 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {st.optimizer!r}")
         if not (0 <= st.momentum < 1 and 0 <= st.beta1 < 1 and 0 <= st.beta2 < 1):
             raise ConfigError("strategy.momentum, strategy.beta1 and strategy.beta2 must be in [0, 1)")
+        if st.shaping not in ("centered_ranks", "none"):
+            raise ConfigError(f"strategy.shaping must be 'centered_ranks' or 'none', got {st.shaping!r}")
+        if not 0 <= st.top_directions <= st.population // 2:
+            raise ConfigError(f"strategy.top_directions must be between 0 and population/2 = {st.population // 2}, got {st.top_directions}")
     if cfg.policy.bits_per_dim < 1:
         raise ConfigError(f"policy.bits_per_dim must be >= 1, got {cfg.policy.bits_per_dim}")
     if cfg.policy.edges not in ("auto", "samples", "running"):

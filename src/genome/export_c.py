@@ -27,7 +27,7 @@ from genome.encoders.interval import IntervalEncoder
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
 from genome.nets.binary import BinaryNetwork
-from genome.policies.heads import ARGMAX, BINS
+from genome.policies.heads import ARGMAX, BINS, CLIP
 
 WORDS_PER_LINE = 4
 
@@ -191,6 +191,8 @@ def _act_functions(p: str, head, n_out: int, score_type: str) -> str:
             f"        int k = best - d * {head.bins};\n",
             f"        action[d] = (float)((double)lo + (double)(hi - lo) * (double)k / (double)({head.bins} - 1));\n",
         ]
+    elif head.kind == CLIP:
+        lines.append("        double v = (double)s[d];\n        action[d] = (float)(v < (double)lo ? (double)lo : (v > (double)hi ? (double)hi : v));\n")
     else:
         lines += [
             "        double mid = 0.5 * ((double)lo + (double)hi);\n",

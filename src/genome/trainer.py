@@ -110,7 +110,7 @@ class Trainer:
         self.failures = 0
         self.state = self.strategy.init(cfg.run.seed)
         self.frames = 0
-        self.episodes = 0  # every episode run, as frames counts every step
+        self.episodes = 0  # training episodes of the members (center checks and tests not included)
         self.seconds_before = 0.0  # wall time of earlier sessions of this run
         self.best_mean = -math.inf
         self.best_genome = self.strategy.center(self.state)
@@ -204,13 +204,14 @@ class Trainer:
         request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts)
         result = self.executor.evaluate(self.setup.problem, members, request)
         frames, episodes = result.total_frames, result.returns.size
-        fitness = result.fitness
+        # the reward shift (ARS's survival bonus) applies to the members' training returns only
+        shift = cfg.env.reward_shift
+        fitness = (result.returns - shift * result.frames).mean(axis=1) if shift else result.fitness
         center = self.strategy.center(self.state)
         state, metrics = self.strategy.tell(self.state, members, fitness)
 
         check = self._run(center, run.center_episodes, rng.CENTER, gen)
         frames += check.total_frames
-        episodes += check.returns.size
         center_mean = float(check.returns.mean())
         finite = fitness[np.isfinite(fitness)]
         row = {
@@ -228,7 +229,6 @@ class Trainer:
         if target is not None and center_mean >= target:
             test = self._run(center, run.eval_episodes, rng.EVAL, gen)
             frames += test.total_frames
-            episodes += test.returns.size
             row["eval/return_mean"] = float(test.returns.mean())
             se = float(test.returns.std(ddof=1)) / np.sqrt(test.returns.size) if test.returns.size > 1 else 0.0
             if row["eval/return_mean"] - run.target_se * se >= target:
@@ -312,7 +312,6 @@ class Trainer:
             candidates = [self.strategy.center(self.state), self.best_genome]
             tests = [self._run(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
             self.frames += sum(t.total_frames for t in tests)
-            self.episodes += sum(t.returns.size for t in tests)
             pick = int(np.argmax([t.returns.mean() for t in tests]))
             final = (self.setup.family.decode(candidates[pick]), tests[pick])
         policy, test = final

@@ -22,9 +22,9 @@ REAL = ["linear", "mlp", "toeplitz", "circulant"]
 GYM_CARTPOLE = EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False})
 
 
-def cfg(family, env=EnvConfig(id="CartPole-v1"), generations=3, **run):
+def cfg(family, env=EnvConfig(id="CartPole-v1"), generations=3, head="auto", **run):
     run = {"workers": 1, **run}
-    return Config(env=env, policy=PolicyConfig(family=family, hidden=[] if family == "linear" else [6]),
+    return Config(env=env, policy=PolicyConfig(family=family, hidden=[] if family == "linear" else [6], action_head=head),
                   strategy=OpenAIESConfig(population=10, sigma=0.1, lr=0.05),
                   run=RunConfig(generations=generations, target="none", eval_episodes=5, center_episodes=2, **run))
 
@@ -63,9 +63,10 @@ def reference_rollout(env, net, key, max_steps):
             return total, t, np.array(seen)
 
 
-@pytest.mark.parametrize("env_id,family", [("CartPole-v1", "mlp"), ("Pendulum-v1", "toeplitz"), ("Acrobot-v1", "circulant"), ("MountainCarContinuous-v0", "linear")])
-def test_fused_dense_rollout_matches_a_python_loop(env_id, family):
-    setup = build(cfg(family, EnvConfig(id=env_id)))
+@pytest.mark.parametrize("env_id,family,head", [("CartPole-v1", "mlp", "auto"), ("Pendulum-v1", "toeplitz", "tanh"), ("Acrobot-v1", "circulant", "auto"),
+                                               ("MountainCarContinuous-v0", "linear", "clip"), ("Pendulum-v1", "linear", "bins")])
+def test_fused_dense_rollout_matches_a_python_loop(env_id, family, head):
+    setup = build(cfg(family, EnvConfig(id=env_id), head=head))
     fam = setup.family
     genomes = np.random.default_rng(0).normal(size=(3, fam.n_params)).astype(np.float32)
     request = EpisodeRequest(2, rng.START, 4, common_starts=False)
@@ -85,9 +86,10 @@ def test_fused_dense_rollout_matches_a_python_loop(env_id, family):
 
 
 @pytest.mark.skipif(CC is None, reason="no C compiler on this machine")
-@pytest.mark.parametrize("env_id,family", [("CartPole-v1", "mlp"), ("CartPole-v1", "toeplitz"), ("Pendulum-v1", "circulant"), ("MountainCarContinuous-v0", "linear")])
-def test_exported_c_agrees_with_python(env_id, family, tmp_path):
-    setup = build(cfg(family, EnvConfig(id=env_id)))
+@pytest.mark.parametrize("env_id,family,head", [("CartPole-v1", "mlp", "auto"), ("CartPole-v1", "toeplitz", "auto"), ("Pendulum-v1", "circulant", "tanh"),
+                                               ("MountainCarContinuous-v0", "linear", "clip"), ("Pendulum-v1", "mlp", "bins")])
+def test_exported_c_agrees_with_python(env_id, family, head, tmp_path):
+    setup = build(cfg(family, EnvConfig(id=env_id), head=head))
     fam = setup.family
     genome_ = np.random.default_rng(3).normal(size=fam.n_params).astype(np.float32)
     from genome.encoders.auto import RunningStats
@@ -156,9 +158,9 @@ def test_cli_eval_render_and_export_a_real_valued_run(tmp_path):
 
     cli("train", "pendulum-es", "--out", str(tmp_path), "--name", "run", "--generations", "2", "--quiet")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    # 2 generations of 100 members x 4 episodes + 10 center episodes; no target: the final
-    # center and the best checked one get 100 test episodes each
-    assert summary["family"] == "mlp" and summary["episodes"] == 2 * (100 * 4 + 10) + 2 * 100
+    # training episodes: 2 generations of 100 members x 4 episodes (frames count the
+    # center checks and tests too)
+    assert summary["family"] == "mlp" and summary["episodes"] == 2 * 100 * 4
     stats = json.loads(cli("eval", str(tmp_path / "run"), "--episodes", "3", "--json"))
     assert stats["episodes"] == 3 and -2000 < stats["mean"] <= 0
     cli("render", str(tmp_path / "run"), "--out", str(tmp_path / "ep.gif"))
@@ -185,3 +187,12 @@ def test_a_members_episodes_split_over_workers_give_the_same_numbers(common_star
     # never split by episode, feed the normalizer)
     np.testing.assert_allclose(split.obs_sum, alone.obs_sum, rtol=1e-12)
     assert len(set(alone.returns[0])) > 1  # distinct start states, not one episode repeated
+
+
+def test_reward_shift_applies_to_training_returns_only():
+    """CartPole pays 1 per step: shifted by 1, every member's training fitness is 0, while the
+    center's check sees the true return."""
+    c = cfg("linear", generations=2)
+    shifted = genome.train(c.replace(env=EnvConfig(id="CartPole-v1", reward_shift=1.0)))
+    assert all(h["fitness/max"] == 0.0 and h["center/return"] > 0 for h in shifted.history)
+    assert shifted.summary["eval_mean"] > 0

@@ -104,3 +104,19 @@ def test_state_round_trip_and_validation():
 def test_registry_names_every_strategy():
     assert STRATEGIES["openai_es"] is OpenAIES and OpenAIES.genome_kinds == ("reals",)
     assert STRATEGIES["bernoulli_nes"].genome_kinds == ("bits",)
+
+
+def test_ars_v2_t_is_a_configuration():
+    """Mania et al. 2018, Algorithm 2 (V2-t): top b directions by max(r+, r-), raw returns,
+    step divided by the std of the 2b returns used; theta += alpha/(b sigma_R) sum (r+ - r-) delta."""
+    n, N, b, alpha, nu = 7, 5, 2, 0.02, 0.03
+    es = OpenAIES(n, population=2 * N, sigma=nu, lr=2 * alpha, optimizer="sgd", momentum=0.0, l2=0.0,
+                  shaping="none", top_directions=b, normalize_step=True)
+    state = es.init(4)
+    members = es.ask(state)
+    r = np.array([1.0, 5.0, 9.0, 2.0, 3.0, 3.5, 0.0, 8.5, 4.0, 4.0])
+    new, _ = es.tell(state, members, r)
+    top = [1, 3]  # max(r+, r-) per pair: 5, 9, 3.5, 8.5, 4 -> pairs 1 and 3
+    used = np.concatenate([r[[2 * k, 2 * k + 1]] for k in top])
+    step = alpha / (b * used.std()) * sum((r[2 * k] - r[2 * k + 1]) * eps(4, 0, k, n) for k in top)
+    np.testing.assert_allclose(new.theta, step, rtol=1e-12, atol=1e-15)

@@ -6,6 +6,7 @@ head      outputs                 action
 argmax    ``n`` (one per action)  ``argmax_j s_j`` (ties to the lowest index)
 bins      ``K`` per action dim    ``low + (high - low) * argmax_k s_{d,k} / (K - 1)``
 tanh      1 per action dim        ``mid + half * tanh(s_d / scale)``
+clip      1 per action dim        ``clip(s_d, low, high)`` (ARS's linear policies)
 ========  ======================  ==================================================
 
 ``bins`` picks one of ``K`` evenly spaced values per action dimension (``K = 2`` is
@@ -24,8 +25,8 @@ from numba import njit
 
 from genome.errors import ConfigError
 
-ARGMAX, BINS, TANH = 0, 1, 2
-HEAD_NAMES = {"argmax": ARGMAX, "bins": BINS, "tanh": TANH}
+ARGMAX, BINS, TANH, CLIP = 0, 1, 2, 3
+HEAD_NAMES = {"argmax": ARGMAX, "bins": BINS, "tanh": TANH, "clip": CLIP}
 
 
 @dataclass(frozen=True, eq=True)
@@ -57,7 +58,9 @@ class ActionHead:
             return cls(BINS, bins=int(bins), low=low, high=high)
         if mode == "tanh":
             return cls(TANH, low=low, high=high, scale=float(scale if scale else math.sqrt(n_hidden)))
-        raise ConfigError(f"policy.action_head must be 'bins' or 'tanh' for a Box action space, got {mode!r}")
+        if mode == "clip":
+            return cls(CLIP, low=low, high=high)
+        raise ConfigError(f"policy.action_head must be 'bins', 'tanh' or 'clip' for a Box action space, got {mode!r}")
 
     @property
     def action_dim(self) -> int:
@@ -100,7 +103,7 @@ class ActionHead:
         kind = reader.u8("action head kind")
         if kind == ARGMAX:
             return cls(ARGMAX, n_actions=reader.u32("action count"))
-        if kind not in (BINS, TANH):
+        if kind not in (BINS, TANH, CLIP):
             raise reader.fail(f"malformed policy: unknown action head kind {kind}")
         d, bins, scale = reader.unpack("HHf", "action head")
         low = np.frombuffer(reader.take(4 * d, "action low bounds"), "<f4")
@@ -125,6 +128,8 @@ def continuous_action(scores, kind, bins, low, high, scale, out):
         if kind == BINS:
             k = argmax_index(scores, d * bins, (d + 1) * bins)
             out[d] = np.float32(low[d] + (high[d] - low[d]) * np.float64(k) / (bins - 1))
+        elif kind == CLIP:
+            out[d] = np.float32(min(max(np.float64(scores[d]), np.float64(low[d])), np.float64(high[d])))
         else:
             mid = 0.5 * (np.float64(low[d]) + high[d])
             half = 0.5 * (np.float64(high[d]) - low[d])

@@ -21,6 +21,15 @@ pairs:
    / (sqrt(v) + 1e-8)``) or SGD with momentum (``v = mu v + (1 - mu) grad``,
    ``theta -= lr v``), as the starter's ``optimizers.py``.
 
+Augmented Random Search (Mania, Guy & Recht 2018, arXiv:1803.07055) is a configuration
+of the same strategy: ``shaping = "none"`` (raw returns), ``top_directions = b`` (only the
+``b`` pairs with the largest ``max(R_2i, R_2i+1)`` enter ``g``, which then divides by ``2b``),
+``normalize_step = true`` (``g`` is divided by the standard deviation of the ``2b``
+returns used), ``optimizer = "sgd"`` with ``momentum = 0`` and ``l2 = 0``, a zero-initialized
+``linear`` family with observation normalization. ARS's update
+``theta += alpha / (b sigma_R) sum_k (r_k+ - r_k-) delta_k`` is then ``lr = 2 alpha`` here
+(V1: no normalization, V2: with it; ``-t``: top directions).
+
 The center is the mean ``theta``. The weighted noise sum is computed in pair order for every
 parameter, so it is the same bits whatever the thread count.
 """
@@ -112,6 +121,9 @@ class OpenAIES(Strategy):
         beta1: float = 0.9,
         beta2: float = 0.999,
         l2: float = 0.005,
+        shaping: str = "centered_ranks",
+        top_directions: int = 0,
+        normalize_step: bool = False,
         initial=None,
     ):
         if population < 2 or population % 2:
@@ -120,11 +132,16 @@ class OpenAIES(Strategy):
             raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")
         if optimizer not in ("adam", "sgd"):
             raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+        if shaping not in ("centered_ranks", "none"):
+            raise ConfigError(f"strategy.shaping must be 'centered_ranks' or 'none', got {shaping!r}")
+        if not 0 <= top_directions <= population // 2:
+            raise ConfigError(f"strategy.top_directions must be between 0 and population/2, got {top_directions}")
         self.n_params = int(n_params)
         self.population = int(population)
         self.sigma, self.lr, self.l2 = float(sigma), float(lr), float(l2)
         self.optimizer = optimizer
         self.momentum, self.beta1, self.beta2 = float(momentum), float(beta1), float(beta2)
+        self.shaping, self.top_directions, self.normalize_step = shaping, int(top_directions), bool(normalize_step)
         #: ``initial(seed) -> genome``, the family's initializer (zeros when None)
         self.initial = initial
 
@@ -132,7 +149,8 @@ class OpenAIES(Strategy):
     def from_config(cls, family, config) -> "OpenAIES":
         return cls(family.n_params, population=config.population, sigma=config.sigma, lr=config.lr,
                    optimizer=config.optimizer, momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
-                   l2=config.l2, initial=family.initial_genome)
+                   l2=config.l2, shaping=config.shaping, top_directions=config.top_directions,
+                   normalize_step=config.normalize_step, initial=family.initial_genome)
 
     def init(self, seed: int) -> OpenAIESState:
         theta = np.zeros(self.n_params) if self.initial is None else np.asarray(self.initial(seed), np.float64).copy()
@@ -143,11 +161,25 @@ class OpenAIES(Strategy):
         return GaussianMembers(state.theta, self.sigma, state.seed, state.generation, self.population)
 
     def _tell(self, state: OpenAIESState, members: Members, fitness: np.ndarray):
-        f = centered_ranks(fitness)
         n_pairs = members.count // 2
+        f = centered_ranks(fitness) if self.shaping == "centered_ranks" else np.where(np.isfinite(fitness), fitness, np.nan)
+        weights = f[0::2] - f[1::2]
+        used = np.arange(n_pairs)
+        if self.top_directions:
+            # the b pairs whose better member did best (a failed member counts as -inf)
+            best = np.fmax(np.nan_to_num(fitness[0::2], nan=-np.inf), np.nan_to_num(fitness[1::2], nan=-np.inf))
+            used = np.sort(np.argsort(-best, kind="stable")[: self.top_directions])
+            weights = np.where(np.isin(np.arange(n_pairs), used), weights, 0.0)
+        if self.shaping == "none":
+            weights = np.nan_to_num(weights, nan=0.0)  # a pair with a failed member gives no direction
         g = np.empty(self.n_params)
-        weighted_noise_sum(f[0::2] - f[1::2], state.seed, state.generation, g)
-        g /= members.count
+        weighted_noise_sum(weights, state.seed, state.generation, g)
+        g /= 2 * used.size
+        if self.normalize_step:
+            r = np.concatenate([f[2 * used], f[2 * used + 1]])
+            r = r[np.isfinite(r)]
+            sd = float(r.std()) if r.size > 1 else 0.0
+            g /= sd if sd > 0 else 1.0
         grad = -g + self.l2 * state.theta
         t = state.t + 1
         if self.optimizer == "adam":
