@@ -115,6 +115,7 @@ class RunConfig:
         "the stopping test passes when its mean minus this many standard errors reaches the target "
         "(guards against stopping on a lucky test with noisy returns)", default=0.0)
     center_episodes: int = _help("episodes of the per-generation check of the center network", default=10)
+    center_every: int = _help("check the center (and maybe stop) every N generations", default=1)
     threads: int = _help("worker threads for native environments (0 = all cores)", default=0)
     workers: int = _help("worker processes for Gymnasium environments (0 = all cores, 1 = in-process)", default=0)
     task_timeout: float = _help("seconds before a worker's evaluation task counts as hung (its members fail)", default=600.0)
@@ -220,7 +221,7 @@ def _validate(cfg: Config) -> Config:
     for key in ("max_seconds", "target_se"):
         if getattr(run, key) < 0:
             raise ConfigError(f"run.{key} must be >= 0, got {getattr(run, key)}")
-    for key in ("eval_episodes", "center_episodes", "log_every"):
+    for key in ("eval_episodes", "center_episodes", "center_every", "log_every"):
         if getattr(run, key) < 1:
             raise ConfigError(f"run.{key} must be >= 1, got {getattr(run, key)}")
     if cfg.env.episodes < 1:

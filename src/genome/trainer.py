@@ -1,9 +1,10 @@
 """The training loop: setup, then ask -> evaluate -> tell -> check the center, then finish.
 
-Every generation the center network (the most likely genome, ``theta > 0``) is checked on
-``run.center_episodes`` fresh episodes; when that mean reaches the target, it is tested on
-``run.eval_episodes`` held-out episodes and the run stops if it passes: if the test's mean
-minus ``run.target_se`` standard errors reaches the target. Budgets:
+Every ``run.center_every`` generations the strategy's center (Bernoulli NES: the most
+likely genome; OpenAI-ES: the mean) is checked on ``run.center_episodes`` fresh episodes;
+when that mean reaches the target, it is tested on ``run.eval_episodes`` held-out episodes
+and the run stops if it passes: if the test's mean minus ``run.target_se`` standard errors
+reaches the target. Budgets:
 ``run.generations``, ``run.max_frames`` (environment steps, all evaluations included) and
 ``run.max_seconds``. With a run directory, a checkpoint is written every
 ``run.checkpoint_every`` generations, at the end, and on Ctrl-C; :meth:`Trainer.restore`
@@ -210,9 +211,11 @@ class Trainer:
         center = self.strategy.center(self.state)
         state, metrics = self.strategy.tell(self.state, members, fitness)
 
-        check = self._run(center, run.center_episodes, rng.CENTER, gen)
-        frames += check.total_frames
-        center_mean = float(check.returns.mean())
+        center_mean = float("nan")  # not checked this generation (run.center_every)
+        if gen % run.center_every == 0:
+            check = self._run(center, run.center_episodes, rng.CENTER, gen)
+            frames += check.total_frames
+            center_mean = float(check.returns.mean())
         finite = fitness[np.isfinite(fitness)]
         row = {
             "generation": gen,
@@ -221,7 +224,7 @@ class Trainer:
             "fitness/min": float(finite.min()) if finite.size else float("nan"),
             "fitness/failures": len(result.failures),
             "center/return": center_mean,
-            "center/rank": float(np.mean(fitness < center_mean)),
+            "center/rank": float(np.mean(fitness < center_mean)) if center_mean == center_mean else float("nan"),
             **metrics,
         }
         passed = None

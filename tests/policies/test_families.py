@@ -196,3 +196,9 @@ def test_reward_shift_applies_to_training_returns_only():
     shifted = genome.train(c.replace(env=EnvConfig(id="CartPole-v1", reward_shift=1.0)))
     assert all(h["fitness/max"] == 0.0 and h["center/return"] > 0 for h in shifted.history)
     assert shifted.summary["eval_mean"] > 0
+
+
+def test_center_every_checks_the_center_every_n_generations():
+    r = genome.train(cfg("linear", generations=5, center_every=2))
+    checked = [h["generation"] for h in r.history if h["center/return"] == h["center/return"]]
+    assert checked == [0, 2, 4]
