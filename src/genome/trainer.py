@@ -256,6 +256,7 @@ class Trainer:
         self.state = state
         row["seconds"] = self.seconds
         row["perf/frames"] = self.frames
+        row["perf/episodes"] = self.episodes
         row["perf/frames_per_s"] = frames / max(time.perf_counter() - t_gen, 1e-9)
         return row, passed
 

@@ -1,0 +1,123 @@
+"""MuJoCo locomotion at the sample efficiency of ARS: training episodes to reach the ARS
+thresholds with the `*-ars` presets (linear policies, ARS V2-t as a configuration of genome's
+OpenAI-ES), Gymnasium v5 environments.
+
+Run:  python benchmarks/mujoco.py [PRESET ...] [--seeds 0 1 2] [--max-frames N]
+
+For each (preset, seed): `genome train PRESET --seed S` (stops when the center's 100-episode
+test reaches the threshold, or at the preset's frame budget), then the independent check
+`genome eval RUN --episodes 100 --json` (shift 0, frozen observation statistics). Reports
+the training episodes (`summary.json: episodes` -- the members' episodes, as ARS counts
+them; center checks and tests are in the frames but not in the episodes), the environment
+steps, the wall time, and writes benchmarks/results/mujoco.json, a learning-curve PNG per
+preset (center return against training episodes) and a markdown table.
+
+ARS's numbers (Mania, Guy & Recht 2018, Table 1, V2-t: average episodes over 3 seeds to the
+threshold) are for Gym v1 environments on MuJoCo 1.31: references, not the same task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
+
+GENOME = [sys.executable, "-m", "genome.cli"]
+#: preset -> (environment, threshold, ARS V2-t published average episodes)
+PRESETS = {
+    "swimmer-ars": ("Swimmer-v5", 325, "100-427"),
+    "hopper-ars": ("Hopper-v5", 3120, "1,973"),
+    "halfcheetah-ars": ("HalfCheetah-v5", 3430, "1,707"),
+    "walker2d-ars": ("Walker2d-v5", 4390, "24,000"),
+}
+
+
+def curve(run_dir: Path) -> dict[str, list[float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    episodes = {e.step: e.value for e in acc.Scalars("perf/episodes")}
+    center = [(episodes[e.step], e.value) for e in acc.Scalars("center/return") if e.step in episodes]
+    return {"episodes": [c[0] for c in center], "center": [c[1] for c in center]}
+
+
+def plot(preset: str, runs: list[dict], threshold: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    for r in runs:
+        ax.plot(r["curve"]["episodes"], r["curve"]["center"], lw=1.2, label=f"seed {r['seed']}")
+    ax.axhline(threshold, color="k", lw=0.8, ls="--", label=f"threshold {threshold:g}")
+    ax.set_xlabel("training episodes")
+    ax.set_ylabel("center return")
+    ax.set_title(f"genome train {preset} ({PRESETS[preset][0]})")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def table(results: dict) -> str:
+    out = ["| preset | environment | threshold | solved | training episodes to threshold (per seed) | median | ARS V2-t (paper, Gym v1) | env steps (median) | wall (median, 2 cores) | independent eval (100 episodes) |",
+           "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    for preset, r in results.items():
+        env, threshold, ars = PRESETS[preset]
+        eps = [x["episodes"] if x["solved"] else None for x in r["runs"]]
+        shown = ", ".join(f"{e:,}" if e is not None else f"not within {x['frames'] / 1e6:.1f} M steps" for e, x in zip(eps, r["runs"]))
+        solved = [e for e in eps if e is not None]
+        median = f"{statistics.median(solved):,.0f}" if len(solved) == len(eps) else "-"
+        out.append(f"| `{preset}` | {env} | {threshold:,} | {len(solved)}/{len(eps)} | {shown} | {median} | {ars} | "
+                   f"{statistics.median(x['frames'] for x in r['runs']) / 1e6:.2f} M | {statistics.median(x['wall_seconds'] for x in r['runs']):.0f} s | "
+                   f"{', '.join(f'{x['eval_mean']:.0f}' for x in r['runs'])} |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("presets", nargs="*", default=list(PRESETS))
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--max-frames", type=int, default=0, help="override the presets' frame budgets")
+    parser.add_argument("--out", default=str(RESULTS / "mujoco.json"))
+    args = parser.parse_args(argv)
+    path = Path(args.out)
+    results = json.loads(path.read_text()) if path.exists() else {}
+    for preset in args.presets:
+        runs = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in args.seeds:
+                cmd = GENOME + ["train", preset, "--out", tmp, "--name", f"s{seed}", "--seed", str(seed), "--quiet"]
+                if args.max_frames:
+                    cmd += ["--max-frames", str(args.max_frames)]
+                t0 = time.perf_counter()
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                wall = time.perf_counter() - t0
+                if proc.returncode != 0:
+                    raise SystemExit(f"{preset}: training failed\n{proc.stderr}")
+                run = Path(tmp) / f"s{seed}"
+                s = json.loads((run / "summary.json").read_text())
+                ev = json.loads(subprocess.run(GENOME + ["eval", str(run), "--episodes", "100", "--json"], capture_output=True, text=True, check=True).stdout)
+                runs.append({"seed": seed, "solved": s["solved"], "episodes": s["episodes"], "frames": s["frames"], "generations": s["generations"],
+                             "wall_seconds": wall, "eval_mean": ev["mean"], "eval_std": ev["std"], "eval_max": ev["max"], "curve": curve(run)})
+                print(f"{preset} seed {seed}: {'solved' if s['solved'] else 'not solved'} after {s['episodes']:,} training episodes, "
+                      f"{s['frames'] / 1e6:.2f} M steps, {wall:.0f} s; genome eval {ev['mean']:.0f} ± {ev['std']:.0f}", flush=True)
+        results[preset] = {"runs": runs}
+        plot(preset, runs, PRESETS[preset][1], RESULTS / f"mujoco-{preset}.png")
+        save(results, path)
+    print(table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
