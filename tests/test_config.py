@@ -110,3 +110,12 @@ def test_family_and_population_checks(overrides, match):
 
     with pytest.raises(ConfigError, match=match):
         config.apply_overrides(config.load_preset("cartpole-es"), overrides)
+
+
+def test_python_api_takes_any_strategys_keys_by_name():
+    import genome
+
+    r = genome.train("cartpole-es", sigma=0.05, generations=1, target="none", eval_episodes=2, center_episodes=1)
+    assert r.summary["strategy"] == "openai_es" and r.summary["generations"] == 1
+    with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es, not to bernoulli_nes"):
+        genome.train("cartpole", sigma=0.05)

@@ -8,17 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from genome import config as config_mod
-from genome.config import SECTIONS, Config
+from genome.config import SECTIONS, STRATEGY_CONFIGS, Config
 from genome.errors import ConfigError
 from genome.policy import load_policy  # noqa: F401  (re-exported)
 from genome.trainer import TrainResult
 
 _KEY_SECTION = {f.name: section for section, cls in SECTIONS.items() for f in fields(cls)}
+_KEY_SECTION.update({f.name: "strategy" for cls in STRATEGY_CONFIGS.values() for f in fields(cls)})
 
 
 def resolve_config(preset_or_config: str | os.PathLike | Config, overrides: dict[str, Any]) -> tuple[Config, str]:
     """A preset name, TOML path or :class:`Config`, plus overrides given either as section
-    tables (``run={"seed": 3}``) or as bare key names (``seed=3``, ``lr=5.0``)."""
+    tables (``run={"seed": 3}``) or as bare key names (``seed=3``, ``lr=5.0``, ``sigma=0.05``:
+    any strategy's keys; one that the config's strategy lacks is an error naming both)."""
     if isinstance(preset_or_config, Config):
         cfg, label = preset_or_config, "config"
     else:

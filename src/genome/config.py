@@ -201,8 +201,8 @@ def _section(name: str, cls, values: dict) -> Any:
             if name == "strategy":
                 owners = [n for n, c in STRATEGY_CONFIGS.items() if key in {f.name for f in fields(c)}]
                 if owners:
-                    raise ConfigError(f"strategy.{key} belongs to {' and '.join(owners)}, not to {kwargs.get('name', cls().name)} "
-                                      f"(strategy.name = {cls().name!r}; its keys: {', '.join(sorted(known))})")
+                    raise ConfigError(f"strategy.{key} belongs to {' and '.join(owners)}, not to {cls().name} "
+                                      f"(its keys: {', '.join(sorted(known))}; set strategy.name to change the strategy)")
             raise ConfigError(f"unknown config key {name}.{key} (known: {', '.join(sorted(known))})")
         kwargs[key] = _check_type(f"{name}.{key}", value, known[key].type)
     return cls(**kwargs)

@@ -138,14 +138,15 @@ class Trainer:
     def save_checkpoint(self) -> Path | None:
         if self.run_dir is None:
             return None
-        meta = {"env": self.setup.env_id, "n_params": self.setup.family.n_params, "strategy": self.strategy.name}
+        meta = {"env": self.setup.env_id, "n_params": self.setup.family.n_params, "strategy": self.strategy.name, "family": self.cfg.policy.family}
         return checkpoint.save(self.run_dir, self.state.generation, self.strategy.state_to_arrays(self.state), self._trainer_arrays(), meta)
 
     def restore(self) -> Path:
         """Continue from the newest readable checkpoint in the run directory."""
         path, meta, strategy_arrays, trainer = checkpoint.load_latest(self.run_dir, warn=self.progress.message)
-        if meta.get("n_params") != self.setup.family.n_params or meta.get("strategy") != self.strategy.name:
-            raise ConfigError(f"{path} does not match this run's config (different network size or strategy)")
+        if (meta.get("n_params") != self.setup.family.n_params or meta.get("strategy") != self.strategy.name
+                or meta.get("family", "binary_mlp") != self.cfg.policy.family):
+            raise ConfigError(f"{path} does not match this run's config (different network size, family or strategy)")
         try:
             self.state = self.strategy.state_from_arrays(strategy_arrays)
             self.frames = int(trainer["frames"])
