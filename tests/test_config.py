@@ -83,7 +83,7 @@ def test_each_strategy_owns_its_keys():
     from genome import config
 
     cfg = config.load_preset("cartpole")
-    with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es, not to bernoulli_nes"):
+    with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es and ga, not to bernoulli_nes"):
         config.apply_overrides(cfg, {"strategy": {"sigma": 0.1}})
     es = config.load_preset("cartpole-es")
     with pytest.raises(ConfigError, match="strategy.theta_max belongs to bernoulli_nes, not to openai_es"):
@@ -103,7 +103,8 @@ def test_each_strategy_owns_its_keys():
 
 @pytest.mark.parametrize("overrides,match", [
     ({"policy": {"family": "resnet"}}, "policy.family must be one of"),
-    ({"strategy": {"population": 7}}, "even number"),
+    ({"strategy": {"population": 7}}, "must be even for openai_es"),
+    ({"strategy": {"name": "ga", "truncation": 0}}, "strategy.truncation must be in"),
 ])
 def test_family_and_population_checks(overrides, match):
     from genome import config
@@ -117,5 +118,5 @@ def test_python_api_takes_any_strategys_keys_by_name():
 
     r = genome.train("cartpole-es", sigma=0.05, generations=1, target="none", eval_episodes=2, center_episodes=1)
     assert r.summary["strategy"] == "openai_es" and r.summary["generations"] == 1
-    with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es, not to bernoulli_nes"):
+    with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es and ga, not to bernoulli_nes"):
         genome.train("cartpole", sigma=0.05)

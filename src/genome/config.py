@@ -66,8 +66,8 @@ class PolicyConfig:
 class StrategyConfig:
     """Keys every strategy has; each strategy's own keys are in its subclass."""
 
-    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families)", default="bernoulli_nes")
-    population: int = _help("members per generation (mirrored / antithetic pairs: even)", default=256)
+    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families), ga (either)", default="bernoulli_nes")
+    population: int = _help("members per generation", default=256)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class BernoulliNESConfig(StrategyConfig):
 
 @dataclass(frozen=True)
 class OpenAIESConfig(StrategyConfig):
-    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families)", default="openai_es")
+    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families), ga (either)", default="openai_es")
     population: int = _help("members per generation: population/2 antithetic pairs", default=100)
     sigma: float = _help("noise standard deviation: members are theta +- sigma * eps", default=0.02)
     lr: float = _help("optimizer step size (the gradient has no 1/sigma factor: docs/architecture.md)", default=0.01)
@@ -94,8 +94,19 @@ class OpenAIESConfig(StrategyConfig):
     normalize_step: bool = _help("divide the gradient by the std of the 2b returns used (ARS)", default=False)
 
 
+@dataclass(frozen=True)
+class GAConfig(StrategyConfig):
+    name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families), ga (either)", default="ga")
+    population: int = _help("members per generation (the elite's unmutated copy included)", default=100)
+    truncation: int = _help("the best T members of a generation are the next one's parents", default=10)
+    elites: int = _help("the best k children (and the current elite) are re-evaluated to pick the elite", default=5)
+    validation_episodes: int = _help("episodes of each elite candidate's re-evaluation", default=30)
+    sigma: float = _help("real genomes: mutation theta + sigma * eps", default=0.02)
+    flip_prob: float = _help("binary genomes: each bit flips with this probability", default=0.01)
+
+
 #: strategy.name -> its config class (each strategy owns its keys).
-STRATEGY_CONFIGS: dict[str, type[StrategyConfig]] = {"bernoulli_nes": BernoulliNESConfig, "openai_es": OpenAIESConfig}
+STRATEGY_CONFIGS: dict[str, type[StrategyConfig]] = {"bernoulli_nes": BernoulliNESConfig, "openai_es": OpenAIESConfig, "ga": GAConfig}
 
 
 def default_strategy(family: str) -> str:
@@ -237,8 +248,15 @@ def _validate(cfg: Config) -> Config:
     if cfg.policy.obs_std_floor <= 0 or cfg.policy.obs_clip <= 0:
         raise ConfigError("policy.obs_std_floor and policy.obs_clip must be > 0")
     st = cfg.strategy
-    if st.population < 2 or st.population % 2:
-        raise ConfigError(f"strategy.population must be an even number >= 2 (members come in pairs), got {st.population}")
+    if st.population < 2:
+        raise ConfigError(f"strategy.population must be >= 2, got {st.population}")
+    if isinstance(st, OpenAIESConfig) and st.population % 2:
+        raise ConfigError(f"strategy.population must be even for openai_es (antithetic pairs), got {st.population}")
+    if isinstance(st, GAConfig):
+        if not 1 <= st.truncation <= st.population or not 0 <= st.elites <= st.population:
+            raise ConfigError(f"strategy.truncation must be in [1, population] and strategy.elites in [0, population], got {st.truncation} and {st.elites}")
+        if st.validation_episodes < 1 or st.sigma <= 0 or not 0 < st.flip_prob < 1:
+            raise ConfigError("strategy.validation_episodes must be >= 1, strategy.sigma > 0 and strategy.flip_prob in (0, 1)")
     if isinstance(st, OpenAIESConfig):
         if st.sigma <= 0 or st.lr <= 0 or st.l2 < 0:
             raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")

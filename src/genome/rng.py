@@ -23,7 +23,8 @@ EVAL = 3  #: evaluation episodes' start states (held out from training)
 ENCODER = 4  #: observations gathered to fit encoder edges
 CENTER = 5  #: the center network's per-generation check
 REPORT = 6  #: `genome eval` episodes
-INIT = 7  #: initial parameters of real-valued policy families
+INIT = 7  #: initial parameters of policy families
+VALIDATE = 9  #: the GA's re-evaluation of elite candidates (8 is the GA's parent choices)
 
 
 @njit(cache=True, inline="always", nogil=True)

@@ -114,7 +114,8 @@ class Trainer:
         self.episodes = 0  # training episodes of the members (center checks and tests not included)
         self.seconds_before = 0.0  # wall time of earlier sessions of this run
         self.best_mean = -math.inf
-        self.best_genome = self.strategy.center(self.state)
+        center = self.strategy.center(self.state)
+        self.best_genome = center if self.strategy.tracks_best else center[:0]
         self.history: list[dict] = []
         self.resumed_from: Path | None = None
         self._tensorboard = tensorboard and self.run_dir is not None
@@ -210,7 +211,14 @@ class Trainer:
         shift = cfg.env.reward_shift
         fitness = (result.returns - shift * result.frames).mean(axis=1) if shift else result.fitness
         center = self.strategy.center(self.state)
-        state, metrics = self.strategy.tell(self.state, members, fitness)
+        validation = None
+        extra = self.strategy.validation(self.state, members, fitness)
+        if extra is not None:  # the GA's elite candidates, re-evaluated on fresh episodes
+            candidates, n_episodes = extra
+            checked = self.executor.evaluate(self.setup.problem, candidates, EpisodeRequest(n_episodes, rng.VALIDATE, gen))
+            frames += checked.total_frames
+            validation = (candidates, checked.fitness)
+        state, metrics = self.strategy.tell(self.state, members, fitness, validation)
 
         center_mean = float("nan")  # not checked this generation (run.center_every)
         if gen % run.center_every == 0:
@@ -249,7 +257,7 @@ class Trainer:
         self._record_failures(gen, result)
         self.frames += frames
         self.episodes += episodes
-        if center_mean > self.best_mean:
+        if center_mean > self.best_mean and self.strategy.tracks_best:
             self.best_mean, self.best_genome = center_mean, center
         if stats is not self.setup.stats:
             self.setup.stats = stats
@@ -314,7 +322,8 @@ class Trainer:
         run = self.cfg.run
         if final is None:
             # no stop on the target: keep the better of the final center and the best checked one
-            candidates = [self.strategy.center(self.state), self.best_genome]
+            # (a GA's center is its validated elite already, and its checkpoints hold no weights)
+            candidates = [self.strategy.center(self.state)] + ([self.best_genome] if self.strategy.tracks_best else [])
             tests = [self._run(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
             self.frames += sum(t.total_frames for t in tests)
             pick = int(np.argmax([t.returns.mean() for t in tests]))

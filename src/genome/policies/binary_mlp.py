@@ -110,8 +110,12 @@ class BinaryMLP:
         return self.running_bits > 0
 
     def initial_genome(self, seed: int) -> np.ndarray:
-        """All bits 0 (only a strategy that starts from one genome, the GA, uses it)."""
-        return np.zeros(self.n_params, dtype=np.uint8)
+        """Uniformly random bits from ``(seed, INIT)`` (the GA's first generation; Bernoulli NES
+        starts from p = 1/2 instead)."""
+        from genome import rng
+
+        u = rng.uniforms(np.uint64(rng.make_key(np.uint64(seed), rng.INIT, 0, 0)), self.n_params)
+        return (u < 0.5).astype(np.uint8)
 
     def with_stats(self, stats) -> "BinaryMLP":
         """The same family with thermometer edges from running statistics ``stats``."""

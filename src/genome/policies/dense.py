@@ -169,7 +169,7 @@ class DenseFamily:
         for layer in range(s.n_layers):
             n = s.layer_weight_params(layer)
             if layer < s.n_layers - 1:
-                g[q : q + n] = rng.normals(np.uint64(rng.make_key(seed, rng.INIT, layer, 0)), n) / np.sqrt(s.sizes[layer])
+                g[q : q + n] = rng.normals(np.uint64(rng.make_key(np.uint64(seed), rng.INIT, layer, 0)), n) / np.sqrt(s.sizes[layer])
             q += n
         return g
 

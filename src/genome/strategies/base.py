@@ -50,6 +50,9 @@ class Strategy(ABC):
     name: ClassVar[str]
     #: genome kinds this strategy can search: "bits" (binary families), "reals"
     genome_kinds: ClassVar[tuple[str, ...]]
+    #: the trainer remembers the best-checked center and may save it instead of the last one
+    #: (the GA's center is already its validated elite)
+    tracks_best: ClassVar[bool] = True
 
     @classmethod
     @abstractmethod
@@ -64,17 +67,25 @@ class Strategy(ABC):
     def ask(self, state: Any) -> Members:
         """The members to evaluate this generation."""
 
-    def tell(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Any, dict[str, float]]:
-        """Update from the members' fitness (higher is better); returns ``(new state, metrics)``."""
+    def validation(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Members, int] | None:
+        """Members to re-evaluate before :meth:`tell`, and with how many episodes each (the
+        GA's elite candidates); None (the default) for none."""
+        return None
+
+    def tell(self, state: Any, members: Members, fitness: np.ndarray, validation: tuple[Members, np.ndarray] | None = None) -> tuple[Any, dict[str, float]]:
+        """Update from the members' fitness (higher is better), and the re-evaluated
+        ``(members, mean returns)`` that :meth:`validation` asked for; returns ``(new state,
+        metrics)``."""
         fitness = np.asarray(fitness, dtype=np.float64)
         if fitness.shape != (members.count,):
             raise ValueError(f"expected {members.count} fitness values, got shape {fitness.shape}")
-        new, metrics = self._tell(state, members, fitness)
+        new, metrics = self._tell(state, members, fitness, validation) if validation is not None else self._tell(state, members, fitness)
         return replace(new, generation=state.generation + 1), metrics
 
     @abstractmethod
     def _tell(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Any, dict[str, float]]:
-        """The strategy's update (fitness already validated; the generation is advanced by :meth:`tell`)."""
+        """The strategy's update (fitness already validated; the generation is advanced by
+        :meth:`tell`). A strategy with a :meth:`validation` step also takes ``validation``."""
 
     @abstractmethod
     def center(self, state: Any) -> np.ndarray:
