@@ -49,6 +49,8 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "es-lr-0.02": ("es-first with Adam lr 0.02", ["strategy.sigma=0.1", "strategy.lr=0.02", "run.target_se=2.0"]),
     "es-sigma-0.05": ("es-first with sigma 0.05", ["strategy.sigma=0.05", "strategy.lr=0.05", "run.target_se=2.0"]),
     "es-se-3": ("es-first, stop at mean - 3 SE >= 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=3.0"]),
+    "es-l2-0": ("es-first without L2 decay (l2 = 0)", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "strategy.l2=0.0"]),
+    "es-se-2.5": ("es-first, stop at mean - 2.5 SE >= 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.5"]),
     "es-eval-200": ("es-first, the stopping test uses 200 episodes", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "run.eval_episodes=200"]),
 }
 
