@@ -1,16 +1,22 @@
 """genome: tiny, fast reinforcement-learning policies trained by evolution.
 
 Binary neural networks (±1 weights and activations packed in ``uint64``, XOR + popcount)
-trained with natural evolution strategies over a Bernoulli distribution.
+trained with natural evolution strategies over a Bernoulli distribution; real-valued linear,
+MLP, Toeplitz and circulant policies trained with OpenAI-ES (ARS as a configuration); the
+Deep Neuroevolution GA with seed-chain genomes for either (docs/architecture.md).
 """
 
-from genome import envs  # noqa: F401  (registers genome/<id> with Gymnasium)
-from genome.api import load_policy, train
-from genome.config import Config
-from genome.encoders import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
-from genome.errors import ConfigError, GenomeError, ModelFormatError, ShapeError
-from genome.nets import BinaryNetwork, BinaryPopulation, Layout
-from genome.policy import Policy
+from genome import kernel_cache
+
+kernel_cache.check()  # before any kernel loads: drop cached kernels compiled from older sources
+
+from genome import envs  # noqa: E402, F401  (registers genome/<id> with Gymnasium)
+from genome.api import load_policy, train  # noqa: E402
+from genome.config import Config  # noqa: E402
+from genome.encoders import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder  # noqa: E402
+from genome.errors import ConfigError, GenomeError, ModelFormatError, ShapeError  # noqa: E402
+from genome.nets import BinaryNetwork, BinaryPopulation, Layout  # noqa: E402
+from genome.policy import Policy  # noqa: E402
 
 __version__ = "0.1.0"
 
