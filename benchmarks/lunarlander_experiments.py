@@ -51,6 +51,8 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "es-se-3": ("es-first, stop at mean - 3 SE >= 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=3.0"]),
     "es-l2-0": ("es-first without L2 decay (l2 = 0)", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "strategy.l2=0.0"]),
     "es-se-2.5": ("es-first, stop at mean - 2.5 SE >= 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.5"]),
+    "es-pop-200": ("es-first with population 200", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "strategy.population=200"]),
+    "es-lr-0.1": ("es-first with Adam lr 0.1", ["strategy.sigma=0.1", "strategy.lr=0.1", "run.target_se=2.0"]),
     "es-eval-200": ("es-first, the stopping test uses 200 episodes", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "run.eval_episodes=200"]),
 }
 
@@ -106,7 +108,8 @@ def main(argv=None) -> None:
                 ev = json.loads(subprocess.run(GENOME + ["eval", str(Path(tmp) / "run"), "--episodes", "100", "--seed", str(1000 + seed), "--json"], check=True, capture_output=True, text=True).stdout)
             row = {"experiment": name, "seed": seed, "max_frames": args.max_frames, "frames": summary["frames"], "generations": summary["generations"],
                    "wall_seconds": wall, "solved": summary["solved"], "eval_mean": ev["mean"], "eval_std": ev["std"]}
-            rows = [r for r in rows if not (r["experiment"] == name and r["seed"] == seed)] + [row]
+            # re-read the log: another screening may have written rows meanwhile
+            rows = [r for r in load_log() if not (r["experiment"] == name and r["seed"] == seed)] + [row]
             save({"runs": rows}, LOG)
             print(f"{name:20s} seed {seed}: eval {ev['mean']:7.1f} ± {ev['std']:5.1f}  ({summary['frames'] / 1e6:.1f}M frames, {wall / 60:.1f} min)", flush=True)
     if args.table or args.experiments:

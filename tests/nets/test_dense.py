@@ -84,3 +84,18 @@ def test_bad_structures_and_genomes_are_one_line_errors():
         DenseStructure((3, 2), ("fourier",), (False,))
     with pytest.raises(ConfigError, match="shape"):
         structure(3, [], 2, "dense", False).expand(np.zeros((2, 5)))
+
+
+def test_normalization_reads_only_the_observation_dimensions():
+    """The scratch buffer is as wide as the widest layer; only the first ``dims`` entries
+    are normalized and the rest is left alone (a bug once read mean/std past their end)."""
+    x = np.full(64, 7.0)
+    normalize_into(np.array([1.0, -2.0, 30.0], np.float32), np.array([0.0, 1.0, 0.0]), np.array([2.0, 1.0, 1.0]), 5.0, x)
+    assert x[:3].tolist() == [0.5, -3.0, 5.0] and np.all(x[3:] == 7.0)
+    s = structure(3, [40], 2, "dense", True)  # hidden wider than the observation
+    genome = np.random.default_rng(0).normal(size=(1, s.n_params)).astype(np.float32)
+    out = np.empty((50, 2))
+    obs = np.random.default_rng(1).normal(size=(50, 3)).astype(np.float32) * 3
+    dense_forward_indexed(s.expand(genome), s.sizes_array, np.zeros(50, np.int64), obs, np.zeros(3), np.ones(3), 5.0, out)
+    for r in range(50):
+        np.testing.assert_allclose(out[r], reference_forward(s, genome[0], np.clip(obs[r].astype(np.float64), -5, 5)), rtol=1e-12, atol=1e-12)

@@ -168,8 +168,9 @@ def structure(n_in: int, hidden: Sequence[int], n_out: int, kind: str, output_bi
 # --------------------------------------------------------------------- kernels
 @njit(cache=True, nogil=True, boundscheck=False)
 def normalize_into(obs, mean, std, clip, x):
-    """``x = clip((obs - mean) / std, -clip, clip)`` in float64 (``std`` already floored)."""
-    for d in range(x.shape[0]):
+    """``x[:dims] = clip((obs - mean) / std, -clip, clip)`` in float64 (``std`` already
+    floored); ``x`` may be longer (a scratch buffer as wide as the widest layer)."""
+    for d in range(mean.shape[0]):
         v = (np.float64(obs[d]) - mean[d]) / std[d]
         x[d] = min(max(v, -clip), clip)
 
