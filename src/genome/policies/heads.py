@@ -57,7 +57,8 @@ class ActionHead:
                 raise ConfigError(f"policy.action_bins must be >= 2, got {bins}")
             return cls(BINS, bins=int(bins), low=low, high=high)
         if mode == "tanh":
-            return cls(TANH, low=low, high=high, scale=float(scale if scale else math.sqrt(n_hidden)))
+            # float32, as the policy file stores it: a policy acts the same before and after saving
+            return cls(TANH, low=low, high=high, scale=float(np.float32(scale if scale else math.sqrt(n_hidden))))
         if mode == "clip":
             return cls(CLIP, low=low, high=high)
         raise ConfigError(f"policy.action_head must be 'bins', 'tanh' or 'clip' for a Box action space, got {mode!r}")
