@@ -33,6 +33,8 @@ class EnvConfig:
     kwargs: dict = _help("keyword arguments for gymnasium.make", default_factory=dict)
     episodes: int = _help("episodes per member per generation (fitness is their mean return)", default=1)
     common_starts: bool = _help("all members of a generation share the same start states", default=True)
+    paired_starts: bool = _help("with common_starts = false: the two members of each mirrored/antithetic pair share "
+                                "their start states (every pair its own)", default=False)
     max_episode_steps: int = _help("episode step limit; 0 = the environment's own", default=0)
     step_limit: int = _help("an episode still running after this many steps fails its member (Gymnasium envs)", default=100000)
     num_envs: int = _help("environments each worker process steps together (Gymnasium envs)", default=16)

@@ -204,7 +204,7 @@ class Trainer:
         gen = self.state.generation
         t_gen = time.perf_counter()
         members = self.strategy.ask(self.state)
-        request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts)
+        request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts, cfg.env.paired_starts)
         result = self.executor.evaluate(self.setup.problem, members, request)
         frames, episodes = result.total_frames, result.returns.size
         # the reward shift (ARS's survival bonus) applies to the members' training returns only

@@ -202,3 +202,19 @@ def test_center_every_checks_the_center_every_n_generations():
     r = genome.train(cfg("linear", generations=5, center_every=2))
     checked = [h["generation"] for h in r.history if h["center/return"] == h["center/return"]]
     assert checked == [0, 2, 4]
+
+
+@pytest.mark.parametrize("family,env", [("mlp", EnvConfig(id="CartPole-v1")), ("mlp", GYM_CARTPOLE), ("binary_mlp", EnvConfig(id="CartPole-v1"))])
+def test_paired_starts_share_a_start_within_each_pair(family, env):
+    from genome.config import BernoulliNESConfig
+
+    c = cfg(family, env)
+    if family == "binary_mlp":
+        c = c.replace(strategy=BernoulliNESConfig(population=8))
+    setup = build(c)
+    one = setup.strategy.ask(setup.strategy.init(0)).genomes(0, 1)
+    same = np.repeat(one, 8, axis=0)  # eight copies of one policy: only the start states differ
+    r = setup.problem.evaluate(same, 2, EpisodeRequest(1, rng.START, 0, common_starts=False, paired_starts=True)).returns[:, 0]
+    assert all(r[2 * k] == r[2 * k + 1] for k in range(4)) and len(set(r)) > 1
+    common = setup.problem.evaluate(same, 2, EpisodeRequest(1, rng.START, 0)).returns[:, 0]
+    assert len(set(common)) == 1

@@ -4,8 +4,9 @@
 over numba's threads (chunks of (member, episode) tasks, so that evaluating a single
 policy over many episodes is parallel too). Start states come from the counter-based
 generator: episode ``e`` of member ``m`` starts from the key
-``(seed, purpose, generation, e)`` with common start states, or
-``(seed, purpose, generation, m * episodes + e)`` otherwise -- independent of how the
+``(seed, purpose, generation, e)`` with common start states (``starts_group = 0``), or
+``(seed, purpose, generation, (m // starts_group) * episodes + e)`` otherwise (1: every
+member its own, 2: the two members of a mirrored pair share theirs) -- independent of how the
 members are split among workers (``member_offset`` is ``m``'s global index).
 
 Each thread steps two episodes in alternation (two "lanes"; a lane takes the chunk's next
@@ -103,16 +104,16 @@ def _step(kernel, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets,
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
-def _task_key(task, episodes, seed, purpose, generation, member_offset, common_starts):
+def _task_key(task, episodes, seed, purpose, generation, member_offset, starts_group):
     m = task // episodes
     e = task % episodes
-    return make_key(seed, purpose, generation, e if common_starts else (member_offset + m) * episodes + e)
+    return make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout(
     kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head,
-    seed, purpose, generation, member_offset, common_starts, returns, frames,
+    seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
     n_members, episodes = returns.shape
@@ -136,9 +137,9 @@ def _rollout(
         nxt = ta + 2
         if tb >= stop:
             tb = -1
-        _reset(kernel, _task_key(ta, episodes, seed, purpose, generation, member_offset, common_starts), work_a)
+        _reset(kernel, _task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
         if tb >= 0:
-            _reset(kernel, _task_key(tb, episodes, seed, purpose, generation, member_offset, common_starts), work_b)
+            _reset(kernel, _task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
         ra = rb = 0.0
         na = nb = 0
         wa, tha = weights[ta // episodes], thresholds[ta // episodes]
@@ -156,7 +157,7 @@ def _rollout(
                     if nxt < stop:
                         ta, nxt = nxt, nxt + 1
                         wa, tha = weights[ta // episodes], thresholds[ta // episodes]
-                        _reset(kernel, _task_key(ta, episodes, seed, purpose, generation, member_offset, common_starts), work_a)
+                        _reset(kernel, _task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
                     else:
                         ta = -1
             if tb >= 0:
@@ -171,7 +172,7 @@ def _rollout(
                     if nxt < stop:
                         tb, nxt = nxt, nxt + 1
                         wb, thb = weights[tb // episodes], thresholds[tb // episodes]
-                        _reset(kernel, _task_key(tb, episodes, seed, purpose, generation, member_offset, common_starts), work_b)
+                        _reset(kernel, _task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
                     else:
                         tb = -1
 
@@ -181,28 +182,28 @@ def _rollout(
 # step loop (all five inlined together made CartPole's loop 25% slower). Separate named
 # functions, not a factory: numba's on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
-def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames):
-    _rollout(CARTPOLE, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames)
+def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
-def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames):
-    _rollout(ACROBOT, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames)
+def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
-def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames):
-    _rollout(MOUNTAIN_CAR, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames)
+def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
-def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames)
+def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
-def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames):
-    _rollout(PENDULUM, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, common_starts, returns, frames)
+def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {

@@ -27,7 +27,7 @@ from genome.rng import make_key, random_uniform
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def rollout_dense(
     kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale,
-    seed, purpose, generation, member_offset, common_starts, returns, frames, obs_sum, obs_sumsq,
+    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
 ):
     """Fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
     observation sums ``obs_sum`` / ``obs_sumsq`` (``(tasks, obs_dims)``; pass ``(0, 0)``
@@ -48,7 +48,7 @@ def rollout_dense(
         x = np.empty(width)
         y = np.empty(width)
         action = np.empty(max(1, low.shape[0]), dtype=np.float32)
-        key = make_key(seed, purpose, generation, e if common_starts else (member_offset + m) * episodes + e)
+        key = make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)
         for i in range(MAX_UNIFORMS):
             u[i] = random_uniform(key, i)
         env_reset(kernel, state, u)

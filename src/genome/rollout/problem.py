@@ -24,7 +24,8 @@ from genome.rng import make_key, random_uniform
 @dataclass(frozen=True)
 class EpisodeRequest:
     """Which episodes to run: ``episodes`` per member, start states keyed by
-    ``(purpose, generation)``; shared by all members when ``common_starts``.
+    ``(purpose, generation)``; shared by all members when ``common_starts``, else by the two
+    members of each mirrored/antithetic pair when ``paired_starts``, else every member's own.
 
     A worker may get a slice of each member's episodes: episodes ``first_episode ..
     first_episode + episodes`` of ``total_episodes`` (0: the slice is the whole), so that
@@ -36,13 +37,20 @@ class EpisodeRequest:
     purpose: int
     generation: int
     common_starts: bool = True
+    paired_starts: bool = False
     first_episode: int = 0
     total_episodes: int = 0
+
+    @property
+    def starts_group(self) -> int:
+        """Members that share start states: 0 all, 2 pairs, 1 none (the kernels' argument)."""
+        return 0 if self.common_starts else (2 if self.paired_starts else 1)
 
     def episode_id(self, member: int, episode: int) -> int:
         """The counter of episode ``episode`` (of this slice) of global member ``member``."""
         e = self.first_episode + episode
-        return e if self.common_starts else member * (self.total_episodes or self.episodes) + e
+        group = self.starts_group
+        return e if group == 0 else (member // group) * (self.total_episodes or self.episodes) + e
 
     def slice(self, first: int, stop: int) -> "EpisodeRequest":
         return replace(self, episodes=stop - first, first_episode=self.first_episode + first, total_episodes=self.total_episodes or self.episodes)
@@ -146,7 +154,7 @@ def _run_binary(env, max_steps, model, arrays, seed, request, member_offset, gat
         env.kernel, int(max_steps), weights, thresholds,
         _ints(layout.sizes_array), _ints(layout.w_offsets), _ints(layout.t_offsets),
         (_ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot), head.arrays(),
-        int(seed), request.purpose, request.generation, member_offset, request.common_starts,
+        int(seed), request.purpose, request.generation, member_offset, request.starts_group,
         returns, frames,
     )
     return EvalResult(returns, frames)
@@ -167,7 +175,7 @@ def _run_dense(env, max_steps, model, arrays, seed, request, member_offset, gath
     kind, bins, low, high, scale = model.head.arrays()
     rollout_dense(
         env.kernel, int(max_steps), params, model.structure.sizes_array, mean, std, clip, kind, bins, low, high, scale,
-        int(seed), request.purpose, request.generation, member_offset, request.common_starts,
+        int(seed), request.purpose, request.generation, member_offset, request.starts_group,
         returns, frames, obs_sum, obs_sumsq,
     )
     if not gather:
