@@ -109,7 +109,11 @@ def test_a_dead_worker_is_replaced_and_its_members_re_evaluated(tmp_path):
 
 def test_a_hanging_env_times_out_and_fails_its_members_not_the_run():
     setup, members, request = members_and_problem("hang", population=4)
-    with ProcessExecutor(workers=2, timeout=2.0) as pool:
+    healthy, healthy_members, _ = members_and_problem("none", population=4)
+    with ProcessExecutor(workers=2, timeout=120.0) as pool:
+        # warm both workers first (start, imports, kernels): the 2 s limit is for the episodes
+        assert not pool.evaluate(healthy.problem, healthy_members, request).failures
+        pool.timeout = 2.0
         result = pool.evaluate(setup.problem, members, request)
     assert result.failures and all("timed out after 2 s" in r for r in result.failures.values())
     assert len(result.failures) < members.count  # the other chunk finished
