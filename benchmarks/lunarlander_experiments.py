@@ -55,6 +55,7 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "es-lr-0.1": ("es-first with Adam lr 0.1", ["strategy.sigma=0.1", "strategy.lr=0.1", "run.target_se=2.0"]),
     "es-paired": ("es-first, but each antithetic pair shares a start state and every pair has its own (env.paired_starts) instead of one start for all", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "env.common_starts=false", "env.paired_starts=true"]),
     "es-independent": ("es-first, every member its own start state", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "env.common_starts=false"]),
+    "es-paired-lr-0.1": ("es-paired with Adam lr 0.1", ["strategy.sigma=0.1", "strategy.lr=0.1", "run.target_se=2.0", "env.common_starts=false", "env.paired_starts=true"]),
     "es-eval-200": ("es-first, the stopping test uses 200 episodes", ["strategy.sigma=0.1", "strategy.lr=0.05", "run.target_se=2.0", "run.eval_episodes=200"]),
 }
 
