@@ -117,7 +117,7 @@ def table(results: dict) -> str:
     for task, r in results.items():
         for label, rows in r["strategies"].items():
             out.append(f"| {task} | `{label}` | {r['budget'] / 1e6:.0f} M | {sum(x['solved'] for x in rows)}/{len(rows)} | "
-                       f"{statistics.median(x['frames'] for x in rows) / 1e6:.2f} M | {', '.join(f'{x['eval_mean']:.1f}' for x in rows)} | "
+                       f"{statistics.median(x['frames'] for x in rows) / 1e6:.2f} M | {', '.join(format(x['eval_mean'], '.1f') for x in rows)} | "
                        f"{statistics.median(x['wall_seconds'] for x in rows):.0f} s |")
     return "\n".join(out)
 

@@ -80,7 +80,7 @@ def table(results: dict) -> str:
         median = f"{statistics.median(solved):,.0f}" if len(solved) == len(eps) else "-"
         out.append(f"| `{preset}` | {env} | {threshold:,} | {len(solved)}/{len(eps)} | {shown} | {median} | {ars} | "
                    f"{statistics.median(x['frames'] for x in r['runs']) / 1e6:.2f} M | {statistics.median(x['wall_seconds'] for x in r['runs']):.0f} s | "
-                   f"{', '.join(f'{x['eval_mean']:.0f}' for x in r['runs'])} |")
+                   f"{', '.join(format(x['eval_mean'], '.0f') for x in r['runs'])} |")
     return "\n".join(out)
 
 

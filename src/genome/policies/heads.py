@@ -135,3 +135,11 @@ def continuous_action(scores, kind, bins, low, high, scale, out):
             mid = 0.5 * (np.float64(low[d]) + high[d])
             half = 0.5 * (np.float64(high[d]) - low[d])
             out[d] = np.float32(mid + half * np.tanh(scores[d] / scale))
+
+
+@njit(cache=True, nogil=True)
+def continuous_actions(scores, kind, bins, low, high, scale, out):
+    """:func:`continuous_action` for every row of ``scores`` into the rows of ``out`` (one
+    call per step for all of a worker's environments)."""
+    for r in range(scores.shape[0]):
+        continuous_action(scores[r], kind, bins, low, high, scale, out[r])

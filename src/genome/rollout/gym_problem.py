@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from genome.policies.heads import ARGMAX, continuous_action
+import math
+
+from genome.policies.heads import ARGMAX, continuous_actions
 from genome.rng import make_key, random_u64
 from genome.rollout.problem import EpisodeRequest, EvalResult
 
@@ -124,8 +126,8 @@ class GymProblem:
         n_tasks = n * episodes
         slots = min(spec.slots, n_tasks)
         slot_task = np.full(slots, -1, dtype=np.int64)
-        slot_steps = np.zeros(slots, dtype=np.int64)
-        slot_return = np.zeros(slots)
+        slot_steps = [0] * slots  # plain lists: scalar access from Python is cheaper than numpy's
+        slot_return = [0.0] * slots
         obs = np.zeros((slots, dims), dtype=np.uint8 if raw else np.float64)
         next_task = 0
 
@@ -165,26 +167,27 @@ class GymProblem:
 
         for s in range(slots):
             start(s)
-        action_buf = np.zeros(max(head.action_dim, 1), dtype=np.float32)
+        envs = [self._env(s) for s in range(slots)]
         kind, bins, low, high, scale = head.arrays()
+        limit = spec.step_limit
         while True:
             busy = np.flatnonzero(slot_task >= 0)
             if busy.size == 0:
                 break
             members = slot_task[busy] // episodes
             scores = fam.forward_indexed(arrays, members, obs[busy])
-            for i, s in enumerate(busy):
+            if kind == ARGMAX:
+                actions = np.argmax(scores, axis=1).tolist()  # ties to the lowest index
+            else:
+                actions = np.empty((busy.size, head.action_dim), dtype=np.float32)
+                continuous_actions(scores, kind, bins, low, high, scale, actions)
+            for i, s in enumerate(busy.tolist()):
                 m, e = divmod(int(slot_task[s]), episodes)
                 if m in failures:  # failed in another slot meanwhile
                     start(s)
                     continue
-                if kind == ARGMAX:
-                    action = int(np.argmax(scores[i]))
-                else:
-                    continuous_action(scores[i], kind, bins, low, high, scale, action_buf)
-                    action = action_buf.copy()
                 try:
-                    o, r, terminated, truncated, _ = self._env(s).step(action)
+                    o, r, terminated, truncated, _ = envs[s].step(actions[i])
                 except Exception as exc:  # noqa: BLE001
                     fail(m, f"step raised {type(exc).__name__}: {exc}")
                     start(s)
@@ -192,7 +195,7 @@ class GymProblem:
                 slot_steps[s] += 1
                 frames[m, e] += 1
                 r = float(r)
-                if not np.isfinite(r):
+                if not math.isfinite(r):
                     fail(m, f"non-finite reward {r} at step {slot_steps[s]}")
                     start(s)
                     continue
@@ -200,8 +203,8 @@ class GymProblem:
                 if terminated or truncated:
                     returns[m, e] = slot_return[s]
                     start(s)
-                elif slot_steps[s] >= spec.step_limit:
-                    fail(m, f"episode did not end within the step limit of {spec.step_limit} steps")
+                elif slot_steps[s] >= limit:
+                    fail(m, f"episode did not end within the step limit of {limit} steps")
                     start(s)
                 elif not observe(s, o):
                     fail(m, f"non-finite observation at step {slot_steps[s]}")
