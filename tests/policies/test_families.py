@@ -204,7 +204,7 @@ def test_center_every_checks_the_center_every_n_generations():
     assert checked == [0, 2, 4]
 
 
-@pytest.mark.parametrize("family,env", [("mlp", EnvConfig(id="CartPole-v1")), ("mlp", GYM_CARTPOLE), ("binary_mlp", EnvConfig(id="CartPole-v1"))])
+@pytest.mark.parametrize("family,env", [("mlp", EnvConfig(id="CartPole-v1")), ("mlp", GYM_CARTPOLE)])  # binary: tests/rollout/test_fused.py
 def test_paired_starts_share_a_start_within_each_pair(family, env):
     from genome.config import BernoulliNESConfig
 

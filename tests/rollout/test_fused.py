@@ -91,3 +91,7 @@ def test_common_starts_share_start_states():
     a = setup.problem.evaluate(g, 0, EpisodeRequest(4, rng.START, 0, False))
     b = setup.problem.evaluate(g, 1, EpisodeRequest(4, rng.START, 0, False))
     assert not np.array_equal(a.frames, b.frames)
+    # paired starts: members 2k and 2k + 1 share theirs, pairs differ
+    eight = np.repeat(g, 8, axis=0)
+    paired = setup.problem.evaluate(eight, 2, EpisodeRequest(1, rng.START, 0, False, True)).returns[:, 0]
+    assert all(paired[2 * k] == paired[2 * k + 1] for k in range(4)) and len(set(paired)) > 1
