@@ -14,23 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
+from common import RESULTS, run, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 GENOME = [sys.executable, "-m", "genome.cli"]
-
-
-def run(cmd: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
-    return wall, proc.stdout
 
 
 def main(argv=None) -> dict:

@@ -20,27 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
+from common import RESULTS, run, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 GENOME = [sys.executable, "-m", "genome.cli"]
 SEEDS = {"cartpole-es": 10, "lunarlander-es": 3, "pendulum-es": 3}
 THRESHOLD = {"cartpole-es": 475.0, "lunarlander-es": 200.0, "pendulum-es": None}
 EVOTORCH_LUNARLANDER = {"frames_m": "2.1-2.6", "seconds": "75-90", "evals": [178, 190, 211]}
-
-
-def run(cmd: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
-    return wall, proc.stdout
 
 
 def bench(preset: str, seeds: int, tmp: str) -> dict:

@@ -36,7 +36,25 @@ from genome.policies.heads import ActionHead
 from genome.policies.normalize import ObsNormalizer
 
 
-class DenseNetwork:
+class _DenseSizes:
+    """Sizes derived from ``self.structure`` (a :class:`DenseStructure`)."""
+
+    structure: DenseStructure
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self.structure.sizes
+
+    @property
+    def n_params(self) -> int:
+        return self.structure.n_params
+
+    @property
+    def size_bits(self) -> int:
+        return 32 * self.structure.n_params
+
+
+class DenseNetwork(_DenseSizes):
     """A trained real-valued policy: normalizer -> layers -> head. ``act_obs(obs)`` acts."""
 
     kernel = "dense"
@@ -55,18 +73,6 @@ class DenseNetwork:
         self.normalizer = normalizer
         self.head = head
         self.params = structure.expand(self.genome[None])[0]
-
-    @property
-    def layer_sizes(self) -> tuple[int, ...]:
-        return self.structure.sizes
-
-    @property
-    def n_params(self) -> int:
-        return self.structure.n_params
-
-    @property
-    def size_bits(self) -> int:
-        return 32 * self.structure.n_params
 
     def kernel_arrays(self) -> "DenseArrays":
         """This network as a population of one, for the fused rollouts."""
@@ -123,7 +129,7 @@ class DenseArrays:
 
 
 @dataclass(frozen=True, eq=False)
-class DenseFamily:
+class DenseFamily(_DenseSizes):
     """Genome (float32 reals) -> :class:`DenseNetwork`; see the module docstring."""
 
     name: str
@@ -142,24 +148,12 @@ class DenseFamily:
         return cls(name, s, head, ObsNormalizer.identity(obs_dim, clip), obs_norm, std_floor)
 
     @property
-    def n_params(self) -> int:
-        return self.structure.n_params
-
-    @property
-    def size_bits(self) -> int:
-        return 32 * self.structure.n_params
-
-    @property
     def n_inputs(self) -> int:
         return self.structure.sizes[0]
 
     @property
     def uses_obs_stats(self) -> bool:
         return self.obs_norm
-
-    @property
-    def layer_sizes(self) -> tuple[int, ...]:
-        return self.structure.sizes
 
     def initial_genome(self, seed: int) -> np.ndarray:
         """Hidden layers' weights ``N(0, 1/n_in)`` from ``(seed, INIT)``; output layer and biases 0."""
