@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from genome import checkpoint, rng
-from genome.build import Setup, build
+from genome.build import build
 from genome.config import Config
 from genome.errors import ConfigError
 from genome.evaluate import describe

@@ -1,8 +1,6 @@
 """Every policy family end to end: trains on a native and a Gymnasium environment, round-trips
 through the policy file, evaluates, and exports to C that agrees with Python."""
 
-import ctypes
-
 import numpy as np
 import pytest
 

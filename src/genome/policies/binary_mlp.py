@@ -139,10 +139,6 @@ class BinaryMLP:
         forward_indexed(weights, thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, members.astype(np.int64), np.ascontiguousarray(x), scores)
         return scores
 
-    def describe(self) -> dict:
-        return {"family": self.name, "layer_sizes": list(self.layout.sizes), "n_params": self.n_params,
-                "weight_params": self.n_params, "size_bits": self.size_bits}
-
     def decode_arrays(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Genomes ``(members, n_params)`` of 0/1 -> packed ``weights`` and ``thresholds``."""
         bits = np.ascontiguousarray(bits, dtype=np.uint8)

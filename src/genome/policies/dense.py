@@ -123,10 +123,6 @@ class DenseArrays:
 
     params: np.ndarray
 
-    @property
-    def count(self) -> int:
-        return self.params.shape[0]
-
 
 @dataclass(frozen=True, eq=False)
 class DenseFamily(_DenseSizes):
@@ -185,8 +181,4 @@ class DenseFamily(_DenseSizes):
         dense_forward_indexed(arrays.params, self.structure.sizes_array, members.astype(np.int64),
                               np.ascontiguousarray(obs, dtype=np.float32), mean, std, clip, out)
         return out
-
-    def describe(self) -> dict:
-        return {"family": self.name, "layer_sizes": list(self.structure.sizes), "n_params": self.n_params,
-                "weight_params": self.structure.n_weight_params, "size_bits": self.size_bits}
 

@@ -104,7 +104,9 @@ def _step(kernel, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets,
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
-def _task_key(task, episodes, seed, purpose, generation, member_offset, starts_group):
+def task_key(task, episodes, seed, purpose, generation, member_offset, starts_group):
+    """Start-state key of task ``m * episodes + e`` (member ``m``, episode ``e``); see the
+    module docstring (also used by :mod:`genome.rollout.fused_dense`)."""
     m = task // episodes
     e = task % episodes
     return make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)
@@ -137,9 +139,9 @@ def _rollout(
         nxt = ta + 2
         if tb >= stop:
             tb = -1
-        _reset(kernel, _task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
+        _reset(kernel, task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
         if tb >= 0:
-            _reset(kernel, _task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
+            _reset(kernel, task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
         ra = rb = 0.0
         na = nb = 0
         wa, tha = weights[ta // episodes], thresholds[ta // episodes]
@@ -157,7 +159,7 @@ def _rollout(
                     if nxt < stop:
                         ta, nxt = nxt, nxt + 1
                         wa, tha = weights[ta // episodes], thresholds[ta // episodes]
-                        _reset(kernel, _task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
+                        _reset(kernel, task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
                     else:
                         ta = -1
             if tb >= 0:
@@ -172,7 +174,7 @@ def _rollout(
                     if nxt < stop:
                         tb, nxt = nxt, nxt + 1
                         wb, thb = weights[tb // episodes], thresholds[tb // episodes]
-                        _reset(kernel, _task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
+                        _reset(kernel, task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
                     else:
                         tb = -1
 

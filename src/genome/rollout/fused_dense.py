@@ -21,7 +21,8 @@ from numba import njit, prange
 from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
 from genome.nets.dense import dense_forward, normalize_into
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
-from genome.rng import make_key, random_uniform
+from genome.rng import random_uniform
+from genome.rollout.fused import task_key
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
@@ -48,7 +49,7 @@ def rollout_dense(
         x = np.empty(width)
         y = np.empty(width)
         action = np.empty(max(1, low.shape[0]), dtype=np.float32)
-        key = make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)
+        key = task_key(task, episodes, seed, purpose, generation, member_offset, starts_group)
         for i in range(MAX_UNIFORMS):
             u[i] = random_uniform(key, i)
         env_reset(kernel, state, u)

@@ -140,9 +140,7 @@ class GymProblem:
         def observe(slot: int, o) -> bool:
             arr = np.asarray(o).reshape(-1)
             m = slot_task[slot] // episodes
-            if not _record(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats):
-                return False
-            return True
+            return _record(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats)
 
         def start(slot: int) -> None:
             nonlocal next_task

@@ -86,9 +86,9 @@ class Decoder:
     def _start(self, first: np.uint64) -> np.ndarray:
         g = np.asarray(self.initial(int(first)))
         g = g.astype(np.uint8).copy() if self.kind == "bits" else g.astype(np.float64).copy()
-        return self._mutate(g, first)
+        return self.mutate(g, first)
 
-    def _mutate(self, genome: np.ndarray, seed: np.uint64) -> np.ndarray:
+    def mutate(self, genome: np.ndarray, seed: np.uint64) -> np.ndarray:
         out = genome.copy()
         key = np.uint64(make_key(np.uint64(seed), SAMPLE, 0, 0))
         if self.kind == "bits":
@@ -103,14 +103,14 @@ class Decoder:
         if not cache:
             g = self._start(chain[0])
             for s in chain[1:]:
-                g = self._mutate(g, s)
+                g = self.mutate(g, s)
             return g
         key = chain.tobytes()
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        g = self._start(chain[0]) if chain.shape[0] == 1 else self._mutate(self.decode(chain[:-1]), chain[-1])
+        g = self._start(chain[0]) if chain.shape[0] == 1 else self.mutate(self.decode(chain[:-1]), chain[-1])
         self._cache[key] = g
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
@@ -157,7 +157,7 @@ class GAMembers(Members):
         for m in range(start, stop):
             p = int(self.parent[m])
             if p >= 0 and self.mutated[m]:
-                rows.append(dec._mutate(dec.decode(self.parents[p]), self.seeds[m]))  # a child: one mutation
+                rows.append(dec.mutate(dec.decode(self.parents[p]), self.seeds[m]))  # a child: one mutation
             else:
                 rows.append(dec.decode(self.chain(m)))
         dtype = np.uint8 if self.kind == "bits" else np.float32
