@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-seconds", type=_nonneg_float, help="wall-time budget, 0 = none (run.max_seconds)")
     train.add_argument("--target", type=_target, metavar="R|auto|none", help="stop at this 100-episode mean return (run.target)")
     train.add_argument("--threads", type=_nonneg_int, help="worker threads, 0 = all cores (run.threads)")
+    train.add_argument("--executor", choices=["local", "processes", "ray"], help="where evaluations run: local cores (default), worker processes, or a Ray cluster (run.executor; docs/cluster.md)")
+    train.add_argument("--ray-address", metavar="auto|HOST:PORT|local", help="the Ray cluster of --executor ray (run.ray_address, default auto)")
     train.add_argument("--render-every", type=_nonneg_int, metavar="N", help="save a GIF of the center policy every N generations (run.render_every)")
     train.add_argument("--env-kwargs", metavar="JSON", help='keyword arguments for gymnasium.make, e.g. \'{"continuous": true}\' (env.kwargs)')
     train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override any config key (repeatable)")
@@ -152,6 +154,8 @@ def cmd_train(args) -> int:
         "target": args.target,
         "threads": args.threads,
         "render_every": args.render_every,
+        "executor": args.executor,
+        "ray_address": args.ray_address,
     }
     for key, value in flags.items():
         if value is not None:

@@ -132,10 +132,27 @@ class RunConfig:
     threads: int = _help("worker threads for native environments (0 = all cores)", default=0)
     workers: int = _help("worker processes for Gymnasium environments (0 = all cores, 1 = in-process)", default=0)
     task_timeout: float = _help("seconds before a worker's evaluation task counts as hung (its members fail)", default=600.0)
+    executor: str = _help(
+        "where evaluations run: local (threads for native environments, worker processes for Gymnasium ones), "
+        "processes (worker processes for either) or ray (a Ray cluster: pip install 'genome[ray]'; docs/cluster.md)",
+        default="local")
+    ray_address: str = _help(
+        "the Ray cluster of executor=ray: auto (the one running here, `ray start --head`), HOST:PORT, "
+        "or local (start a private one on this machine)", default="auto")
+    ray_cpus_per_task: int = _help("CPUs each Ray task reserves (native environments run that many threads)", default=1)
     log_every: int = _help("print a progress line every N generations (when not on a terminal)", default=10)
     checkpoint_every: int = _help("write a checkpoint every N generations (0 = only at the end and on Ctrl-C)", default=10)
     histogram_every: int = _help("TensorBoard histogram of the logits every N generations (0 = never)", default=10)
     render_every: int = _help("save a GIF of the center policy under videos/ every N generations (0 = never)", default=0)
+
+
+#: ``run.executor`` values (genome/rollout/executors.py, docs/cluster.md)
+EXECUTORS = ("local", "processes", "ray")
+
+
+def _host_port(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536
 
 
 @dataclass(frozen=True)
@@ -282,6 +299,13 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"env.{key} must be >= 1, got {getattr(cfg.env, key)}")
     if run.workers < 0 or run.task_timeout <= 0:
         raise ConfigError("run.workers must be >= 0 and run.task_timeout > 0")
+    if run.executor not in EXECUTORS:
+        raise ConfigError(f"run.executor must be one of {', '.join(EXECUTORS)}, not {run.executor!r}")
+    if run.ray_cpus_per_task < 1:
+        raise ConfigError("run.ray_cpus_per_task must be >= 1")
+    address = str(run.ray_address)
+    if address not in ("auto", "local") and not _host_port(address):
+        raise ConfigError(f"run.ray_address must be auto, local or HOST:PORT, not {address!r}")
     return cfg
 
 

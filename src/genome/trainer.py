@@ -34,8 +34,7 @@ from genome.evaluate import describe
 from genome.io import atomic_write_text
 from genome.encoders.auto import RunningStats
 from genome.policy import POLICY_FILE, Policy
-from genome.rollout.executors import LocalExecutor
-from genome.rollout.pool import ProcessExecutor
+from genome.rollout.executors import make_executor
 from genome.rollout.problem import EpisodeRequest, EvalResult
 from genome.runlog import Progress, TensorBoardLog
 from genome.strategies import FixedMembers
@@ -104,10 +103,7 @@ class Trainer:
             check_available()
         self.setup = build(cfg)
         self.strategy = self.setup.strategy
-        if self.setup.native is None and cfg.run.workers != 1:
-            self.executor = ProcessExecutor(cfg.run.workers, timeout=cfg.run.task_timeout)
-        else:
-            self.executor = LocalExecutor(cfg.run.threads)
+        self.executor = make_executor(cfg.run, native=self.setup.native is not None)
         self.failures = 0
         self.state = self.strategy.init(cfg.run.seed)
         self.frames = 0

@@ -89,11 +89,18 @@ def _record(row, arr, check, m, count, total, total_sq):
 
 
 class GymProblem:
+    slices_episodes = True  #: a worker may run a slice of each member's episodes
+
     def __init__(self, spec: GymSpec, family):
         self.spec = spec
         self.family = family
         self._envs: list = []
         self.seed = spec.seed
+
+    @property
+    def gathers_stats(self) -> bool:
+        """Whether results carry per-member observation statistics."""
+        return self.spec.obs_stats
 
     def set_family(self, family) -> None:
         """The same family with new observation statistics (encoder edges or normalizer)."""

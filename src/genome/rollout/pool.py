@@ -24,8 +24,8 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-from genome.rollout.executors import Executor
-from genome.rollout.problem import EpisodeRequest, EvalResult
+from genome.rollout.executors import Executor, split_tasks
+from genome.rollout.problem import EpisodeRequest, EvalResult, failed_result, open_problem
 from genome.strategies.base import Members
 
 
@@ -39,8 +39,6 @@ def _worker_main(conn) -> None:
     # a terminal's Ctrl-C reaches the whole process group: the trainer decides when to stop
     # (at the end of a generation) and then shuts the workers down
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from genome.rollout.gym_problem import GymProblem
-
     problems: dict = {}
     while True:
         try:
@@ -56,7 +54,7 @@ def _worker_main(conn) -> None:
             key = repr(spec)
             problem = problems.get(key)
             if problem is None:
-                problem = problems[key] = GymProblem(spec, family)
+                problem = problems[key] = open_problem(spec, family)
             problem.set_family(family)
             result = problem.evaluate(members.genomes(start, stop), start, request)
         except Exception:  # noqa: BLE001 - a bug, not an environment failure: report it to the trainer
@@ -96,7 +94,7 @@ class _Worker:
 
 
 class ProcessExecutor(Executor):
-    """Evaluates members of a :class:`GymProblem` on ``workers`` processes."""
+    """Evaluates members of a problem (usually a :class:`GymProblem`) on ``workers`` processes."""
 
     def __init__(self, workers: int = 0, timeout: float = 600.0, retries: int = 2, chunks_per_worker: int = 2):
         self.n_workers = workers if workers > 0 else (os.cpu_count() or 1)
@@ -113,17 +111,9 @@ class ProcessExecutor(Executor):
             self._workers.append(_Worker(self._ctx))
 
     def evaluate(self, problem, members: Members, request: EpisodeRequest) -> EvalResult:
-        n = members.count
-        if n < self.n_workers and request.episodes >= 2 * self.n_workers:
-            # few members, many episodes (the center's check and test): split the episodes
-            k = self.n_workers * self.chunks_per_worker
-            cuts = np.linspace(0, request.episodes, k + 1).astype(int)
-            slices = [(members, 0, n, request.slice(int(a), int(b))) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
-            return EvalResult.concatenate_episodes(self._run_tasks(problem, slices))
-        n_chunks = min(n, self.n_workers * self.chunks_per_worker)
-        bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-        chunks = [(members, int(a), int(b), request) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        return EvalResult.concatenate(self._run_tasks(problem, chunks))
+        tasks, by_episode = split_tasks(problem, members.count, request, self.n_workers * self.chunks_per_worker)
+        results = self._run_tasks(problem, [(members, a, b, req) for a, b, req in tasks])
+        return EvalResult.concatenate_episodes(results) if by_episode else EvalResult.concatenate(results)
 
     def _run_tasks(self, problem, tasks: list) -> list[EvalResult]:
         """Run ``(members, start, stop, request)`` tasks on the workers; results in task order."""
@@ -170,13 +160,13 @@ class ProcessExecutor(Executor):
                 self._workers.append(replacement)
                 idle.append(replacement)
                 start, stop, episodes = msg[3], msg[4], msg[5].episodes
-                dims = problem.family.n_inputs if problem.spec.obs_stats else 0
+                dims = problem.family.n_inputs if problem.gathers_stats else 0
                 if timed_out:
-                    results[i] = _failed(stop - start, episodes, f"evaluation timed out after {self.timeout:g} s", dims)
+                    results[i] = failed_result(stop - start, episodes, f"evaluation timed out after {self.timeout:g} s", dims)
                 elif w.attempts < self.retries:
                     pending.insert(0, (i, msg, w.attempts + 1))
                 else:
-                    results[i] = _failed(stop - start, episodes, f"worker process died (exit code {exitcode}) {w.attempts + 1} times", dims)
+                    results[i] = failed_result(stop - start, episodes, f"worker process died (exit code {exitcode}) {w.attempts + 1} times", dims)
         return [results[i] for i in sorted(results)]
 
     def close(self) -> None:
@@ -191,8 +181,3 @@ class ProcessExecutor(Executor):
                 w.process.kill()
         self._workers = []
 
-
-def _failed(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
-    """Every member of a chunk failed; zero observation statistics when they are gathered."""
-    stats = (np.zeros((n, dims)), np.zeros((n, dims))) if dims else (None, None)
-    return EvalResult(np.full((n, episodes), np.nan), np.zeros((n, episodes), dtype=np.int64), {m: reason for m in range(n)}, np.zeros(n), *stats)

@@ -112,6 +112,15 @@ class EvalResult:
         )
 
 
+@dataclass(frozen=True)
+class NativeSpec:
+    """The static part of a native problem: small and picklable (what workers receive)."""
+
+    env: NativeEnvSpec
+    seed: int
+    max_episode_steps: int
+
+
 class NativeProblem:
     """A native (numba) environment + a policy family + the run seed."""
 
@@ -120,6 +129,12 @@ class NativeProblem:
         self.family = family
         self.seed = int(seed)
         self.max_episode_steps = int(max_episode_steps or env.max_episode_steps)
+        self.spec = NativeSpec(env, self.seed, self.max_episode_steps)
+
+    @property
+    def gathers_stats(self) -> bool:
+        """Whether results carry per-member observation statistics."""
+        return bool(getattr(self.family, "uses_obs_stats", False))
 
     def set_family(self, family) -> None:
         """The same family with new observation statistics (encoder edges or normalizer)."""
@@ -127,11 +142,25 @@ class NativeProblem:
 
     def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
         arrays = self.family.decode_arrays(genomes)
-        gather = bool(getattr(self.family, "uses_obs_stats", False))
-        return run_native(self.env, self.max_episode_steps, self.family, arrays, self.seed, request, member_offset, gather)
+        return run_native(self.env, self.max_episode_steps, self.family, arrays, self.seed, request, member_offset, self.gathers_stats)
 
     def close(self) -> None:
         """Nothing to release (the Gymnasium problem closes its environments)."""
+
+
+def open_problem(spec, family):
+    """The problem a worker builds from a problem's ``spec`` (native or Gymnasium)."""
+    if isinstance(spec, NativeSpec):
+        return NativeProblem(spec.env, family, spec.seed, spec.max_episode_steps)
+    from genome.rollout.gym_problem import GymProblem
+
+    return GymProblem(spec, family)
+
+
+def failed_result(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
+    """Every member of a task failed (zero observation statistics when ``dims``)."""
+    stats = (np.zeros((n, dims)), np.zeros((n, dims))) if dims else (None, None)
+    return EvalResult(np.full((n, episodes), np.nan), np.zeros((n, episodes), dtype=np.int64), {m: reason for m in range(n)}, np.zeros(n), *stats)
 
 
 def _ints(a) -> tuple[int, ...]:
