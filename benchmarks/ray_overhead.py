@@ -1,0 +1,140 @@
+"""What Ray costs per generation, what it sends, and what that means at 720 cores.
+
+Run:  python benchmarks/ray_overhead.py [--repeats 20]
+
+For two workloads -- CartPole (native, the `cartpole` preset: binary 64-hidden network,
+Bernoulli NES, population 256, fused kernels) and LunarLander-v3 (Gymnasium, the
+`lunarlander-es` preset: linear policy, OpenAI-ES, population 100) -- one generation's
+evaluation (`executor.evaluate(problem, members, request)`, the same members every time)
+is timed with the local executors (numba threads / worker processes) and with Ray on a
+private local cluster, each with 1 and 2 CPUs; the median of `--repeats` evaluations after
+two warm-up ones. Bytes per generation: the object put into Ray's object store, the tasks'
+arguments and their results, pickled.
+
+Projection: a driver submits and collects tasks one after another, so its per-task cost
+`c` (measured with tasks that do nothing, on this machine) bounds the scale: a generation
+of `T` tasks on `P` cores takes about `work / P + c * T + fixed`. The script prints that
+for the Deep GA / OpenAI-ES scale (720 cores) from the measured per-member costs.
+Writes benchmarks/results/ray_overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import statistics
+import time
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the private cluster stays on 127.0.0.1
+
+import numpy as np  # noqa: E402
+import ray  # noqa: E402
+
+from common import RESULTS, save  # noqa: E402  (benchmarks/common.py)
+from genome import rng  # noqa: E402
+from genome.api import resolve_config  # noqa: E402
+from genome.build import build  # noqa: E402
+from genome.rollout.executors import LocalExecutor  # noqa: E402
+from genome.rollout.pool import ProcessExecutor  # noqa: E402
+from genome.rollout.problem import EpisodeRequest  # noqa: E402
+from genome.rollout.ray_executor import RayExecutor, _evaluate  # noqa: E402
+
+WORKLOADS = {"cartpole": "native", "lunarlander-es": "gymnasium"}
+
+
+def timed(ex, problem, members, request, repeats: int) -> tuple[float, object]:
+    for _ in range(2):
+        result = ex.evaluate(problem, members, request)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = ex.evaluate(problem, members, request)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def ray_bytes(problem, members, request, slots: int) -> dict:
+    from genome.rollout.executors import split_tasks
+
+    blob = pickle.dumps((problem.spec, problem.family, members), protocol=5)
+    tasks, _ = split_tasks(problem, members.count, request, 2 * slots)
+    args = sum(len(pickle.dumps((a, b, r, 1), protocol=5)) for a, b, r in tasks)
+    results = sum(len(pickle.dumps(problem.evaluate(members.genomes(a, b), a, r), protocol=5)) for a, b, r in tasks)
+    n = members.count
+    return {"object_store": len(blob), "task_args": args, "results": results, "tasks": len(tasks),
+            "per_member_sent": (len(blob) + args) / n, "per_member_returned": results / n,
+            "genomes_would_be": int(members.genomes(0, n).nbytes)}
+
+
+def per_task_cost(n_tasks: int = 2000) -> float:
+    """Driver-side seconds per task: submit and collect tasks that return at once."""
+
+    @ray.remote
+    def noop(ref, a, b):
+        return a
+
+    ref = ray.put(b"x" * 1000)
+    ray.get([noop.remote(ref, i, i) for i in range(200)])  # warm the workers
+    t0 = time.perf_counter()
+    ray.get([noop.remote(ref, i, i) for i in range(n_tasks)])
+    return (time.perf_counter() - t0) / n_tasks
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    out: dict = {"machine_cores": os.cpu_count(), "repeats": args.repeats, "workloads": {}}
+    for preset, kind in WORKLOADS.items():
+        cfg, _ = resolve_config(preset, {})
+        setup = build(cfg)
+        problem, strategy = setup.problem, setup.strategy
+        members = strategy.ask(strategy.init(0))
+        request = EpisodeRequest(cfg.env.episodes, rng.START, 0, cfg.env.common_starts, cfg.env.paired_starts)
+        row: dict = {"kind": kind, "members": members.count, "episodes": cfg.env.episodes}
+        for cpus in (1, 2):
+            ex = LocalExecutor(cpus) if kind == "native" else ProcessExecutor(cpus)
+            with ex:
+                t, local = timed(ex, problem, members, request, args.repeats)
+            row[f"local_{cpus}"] = t
+            ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+            with RayExecutor("local") as ex:
+                t, result = timed(ex, problem, members, request, args.repeats)
+                assert np.array_equal(result.returns, local.returns), "Ray and the local executor disagree"
+                if cpus == 2:
+                    row["bytes"] = ray_bytes(problem, members, request, ex.slots)
+                    row["frames"] = int(result.frames.sum())
+            ray.shutdown()
+            row[f"ray_{cpus}"] = t
+            row[f"overhead_{cpus}"] = row[f"ray_{cpus}"] - row[f"local_{cpus}"]
+        row["work_per_member_s"] = row["local_1"] / members.count
+        out["workloads"][preset] = row
+        print(f"{preset:15s} ({kind}, {members.count} members): local {row['local_1'] * 1e3:7.1f} / {row['local_2'] * 1e3:7.1f} ms, "
+              f"ray {row['ray_1'] * 1e3:7.1f} / {row['ray_2'] * 1e3:7.1f} ms (1 / 2 CPUs); "
+              f"sent {row['bytes']['object_store'] + row['bytes']['task_args']:,} B, returned {row['bytes']['results']:,} B per generation")
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    c = per_task_cost()
+    ray.shutdown()
+    out["driver_seconds_per_task"] = c
+    print(f"driver cost per task: {c * 1e6:.0f} us")
+
+    # projection: 720 cores, 2 tasks per core, the workloads scaled to a population of 10,000
+    # (OpenAI-ES's Humanoid runs) and to the Deep GA's 1,000 (each Atari member far heavier)
+    cores, population = 720, 10_000
+    proj = {}
+    for preset, row in out["workloads"].items():
+        work = row["work_per_member_s"] * population
+        tasks = 2 * cores
+        t = work / cores + c * tasks
+        proj[preset] = {"cores": cores, "population": population, "tasks": tasks, "ideal_s": work / cores,
+                        "driver_s": c * tasks, "projected_s": t, "efficiency": (work / cores) / t}
+        print(f"  {preset}: population {population:,} on {cores} cores: {work / cores * 1e3:.1f} ms of work per core + "
+              f"{c * tasks * 1e3:.1f} ms of driver time for {tasks} tasks -> efficiency {proj[preset]['efficiency']:.0%}")
+    out["projection"] = proj
+    save(out, RESULTS / "ray_overhead.json")
+
+
+if __name__ == "__main__":
+    main()
