@@ -13,7 +13,8 @@ arguments and their results, pickled.
 
 Projection: a driver submits and collects tasks one after another, so its per-task cost
 `c` (measured with tasks that do nothing, on this machine) bounds the scale: a generation
-of `T` tasks on `P` cores takes about `work / P + c * T + fixed`. The script prints that
+of `T` tasks on `P` cores takes about `max(work / P, c * T + work / T) + o`, with `o` a
+task's fixed cost on its slot. The script prints that
 for the Deep GA / OpenAI-ES scale (720 cores) from the measured per-member costs.
 Writes benchmarks/results/ray_overhead.json.
 """
@@ -67,8 +68,9 @@ def ray_bytes(problem, members, request, slots: int) -> dict:
             "genomes_would_be": int(members.genomes(0, n).nbytes)}
 
 
-def per_task_cost(n_tasks: int = 2000) -> float:
-    """Driver-side seconds per task: submit and collect tasks that return at once."""
+def per_task_cost(n_tasks: int = 2000) -> tuple[float, float]:
+    """Seconds per task that do nothing but take an object reference, as the real tasks do:
+    the driver's submission alone, and submission to result on this machine's 2 slots."""
 
     @ray.remote
     def noop(ref, a, b):
@@ -77,8 +79,10 @@ def per_task_cost(n_tasks: int = 2000) -> float:
     ref = ray.put(b"x" * 1000)
     ray.get([noop.remote(ref, i, i) for i in range(200)])  # warm the workers
     t0 = time.perf_counter()
-    ray.get([noop.remote(ref, i, i) for i in range(n_tasks)])
-    return (time.perf_counter() - t0) / n_tasks
+    refs = [noop.remote(ref, i, i) for i in range(n_tasks)]
+    t1 = time.perf_counter()
+    ray.get(refs)
+    return (t1 - t0) / n_tasks, (time.perf_counter() - t0) / n_tasks
 
 
 def main() -> None:
@@ -115,23 +119,42 @@ def main() -> None:
               f"sent {row['bytes']['object_store'] + row['bytes']['task_args']:,} B, returned {row['bytes']['results']:,} B per generation")
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    c = per_task_cost()
+    c, total = per_task_cost()
     ray.shutdown()
-    out["driver_seconds_per_task"] = c
-    print(f"driver cost per task: {c * 1e6:.0f} us")
+    # the driver's submission is serial; the rest of a task's fixed cost (scheduling, the
+    # worker's side) runs in parallel on the slots, 2 here: per slot it costs `slots * total`
+    o = 2 * total
+    out["submit_seconds_per_task"], out["task_seconds_per_slot"] = c, o
+    print(f"per task: {c * 1e6:.0f} us to submit (driver, serial), {o * 1e6:.0f} us fixed cost on its slot "
+          "(upper bounds: driver, raylet, GCS and workers share this machine's 2 cores)")
 
-    # projection: 720 cores, 2 tasks per core, the workloads scaled to a population of 10,000
-    # (OpenAI-ES's Humanoid runs) and to the Deep GA's 1,000 (each Atari member far heavier)
-    cores, population = 720, 10_000
+    # projection to 720 cores (the Deep GA's and, halved, OpenAI-ES's 1,440): one generation
+    # of `members` members at the measured work per member, one task per core. The driver
+    # submits tasks one after another while earlier ones run, so a generation takes about
+    # max(work / cores, c * tasks + work / tasks) -- the last task starts after c * tasks --
+    # plus the fixed cost o of the task on its slot.
+    cores = 720
+    workloads = {name: (row["work_per_member_s"], 10_000) for name, row in out["workloads"].items()}
+    throughput = RESULTS / "gym_throughput.json"  # benchmarks/gym_throughput.py: worker-path steps/s per core
+    if throughput.exists():
+        import json
+
+        rows = {r["env"]: r for r in json.loads(throughput.read_text())["rows"]}
+        if "HalfCheetah-v5" in rows:  # ARS-style: 1,000-step episodes, population 10,000 as OpenAI-ES's Humanoid
+            workloads["halfcheetah (1,000-step episodes)"] = (1000 / rows["HalfCheetah-v5"]["genome_steps_per_s"], 10_000)
     proj = {}
-    for preset, row in out["workloads"].items():
-        work = row["work_per_member_s"] * population
-        tasks = 2 * cores
-        t = work / cores + c * tasks
-        proj[preset] = {"cores": cores, "population": population, "tasks": tasks, "ideal_s": work / cores,
-                        "driver_s": c * tasks, "projected_s": t, "efficiency": (work / cores) / t}
-        print(f"  {preset}: population {population:,} on {cores} cores: {work / cores * 1e3:.1f} ms of work per core + "
-              f"{c * tasks * 1e3:.1f} ms of driver time for {tasks} tasks -> efficiency {proj[preset]['efficiency']:.0%}")
+    for name, (per_member, population) in workloads.items():
+        work = per_member * population
+        tasks = cores
+        ideal = work / cores
+        t = max(ideal, c * tasks + work / tasks) + o
+        proj[name] = {"cores": cores, "population": population, "tasks": tasks, "ideal_s": ideal,
+                      "driver_s": c * tasks, "projected_s": t, "efficiency": ideal / t}
+        print(f"  {name}: population {population:,} on {cores} cores, {tasks} tasks: {ideal * 1e3:,.1f} ms of work per core, "
+              f"{c * tasks * 1e3:,.0f} ms to submit -> {t * 1e3:,.0f} ms per generation, efficiency {ideal / t:.0%}")
+    # break-even: the work per task at which submitting costs 10% of a generation
+    out["work_per_core_for_90pct_s"] = 9 * (c * cores + o)
+    print(f"  90% efficiency on {cores} cores needs >= {9 * (c * cores + o):.1f} s of work per core per generation")
     out["projection"] = proj
     save(out, RESULTS / "ray_overhead.json")
 
