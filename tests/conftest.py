@@ -2,6 +2,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# the test process itself: tests/rollout/flaky_env.py misbehaves only in other processes
+os.environ["GENOME_TEST_PID"] = str(os.getpid())
+
 # Numba kernels compile on first use; never let that count as a slow example.
 settings.register_profile("genome", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", parent=settings.get_profile("genome"), max_examples=60)

@@ -28,7 +28,8 @@ class FlakyEnv(gym.Env):
         return self.x, {}
 
     def step(self, action):
-        in_worker = multiprocessing.current_process().name != "MainProcess"
+        # a worker process of the pool or of Ray (tests/conftest.py sets GENOME_TEST_PID)
+        in_worker = multiprocessing.current_process().name != "MainProcess" or os.environ.get("GENOME_TEST_PID", str(os.getpid())) != str(os.getpid())
         self.t += 1
         obs, reward = (self.x + 0.1 * self.t).astype(np.float32), float(action) + 0.5 * self.x[0]
         if self.bad and self.t == 3:

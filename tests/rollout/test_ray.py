@@ -166,6 +166,28 @@ def test_the_executor_connects_by_address_and_uses_both_nodes(cluster):
     np.testing.assert_array_equal(result.obs_sum, direct.obs_sum)
 
 
+def test_a_hanging_task_times_out_and_fails_its_members_not_the_run(cluster):
+    from tests.rollout.test_gym import members_and_problem
+
+    setup, members, request = members_and_problem("hang", population=4)
+    healthy, healthy_members, _ = members_and_problem("none", population=4)
+    run = replace(NES_CARTPOLE.run, executor="ray", ray_address=cluster.address, task_timeout=120.0)
+    with make_executor(run, native=False) as ex:
+        # warm both nodes' workers first (imports, kernels): the 2 s limit is for the episodes
+        assert not ex.evaluate(healthy.problem, healthy_members, request).failures
+        ex.timeout = 2.0
+        result = ex.evaluate(setup.problem, members, request)
+    assert result.failures and all("timed out after 2 s" in r for r in result.failures.values())
+    assert len(result.failures) < members.count  # the other tasks finished
+
+
+def test_the_ga_gives_the_same_policy_bytes_on_ray(cluster, tmp_path):
+    from genome.config import GAConfig
+
+    cfg = replace(NES_CARTPOLE, strategy=GAConfig(population=16, truncation=4, elites=2, validation_episodes=3))
+    assert _policy_bytes(_on_ray(cfg, cluster), tmp_path / "ray") == _policy_bytes(cfg, tmp_path / "local")
+
+
 def test_losing_the_worker_node_mid_run_changes_nothing(cluster, tmp_path, monkeypatch):
     from genome.rollout import ray_executor
 
