@@ -78,6 +78,9 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix="gray"))  # short: Ray's socket paths live under it
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.head = self.worker = None
+
+    def start(self) -> None:
         self.head = _node(["--head", f"--port={self.port}", "--include-dashboard=false", f"--temp-dir={self.dir}"], self.dir / "head.log")
         self._wait_port()
         self.worker = _node([f"--address={self.address}"], self.dir / "worker.log")
@@ -104,16 +107,20 @@ class Cluster:
     def close(self) -> None:
         if ray.is_initialized():
             ray.shutdown()
-        _kill(self.worker)
-        _kill(self.head)
+        for node in (self.worker, self.head):
+            if node is not None:
+                _kill(node)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def cluster():
     c = Cluster()
-    yield c
-    c.close()
+    try:
+        c.start()
+        yield c
+    finally:
+        c.close()
 
 
 def _policy_bytes(cfg: Config, run_dir: Path) -> bytes:
