@@ -75,3 +75,26 @@ def test_binary_cartpole_runs_are_unchanged(seed, generations, frames, digest):
     w, b = r.policy.to_dense()
     h = hashlib.sha256(b"".join(x.tobytes() for x in w) + b"".join(x.astype(np.int64).tobytes() for x in b)).hexdigest()
     assert (r.summary["generations"], r.summary["frames"], h[:16]) == (generations, frames, digest)
+
+
+def test_a_slow_first_generation_says_the_kernels_are_compiling(monkeypatch):
+    import io
+    import time
+
+    from genome import trainer as trainer_mod
+    from genome.config import Config, RunConfig
+    from genome.runlog import Progress
+
+    monkeypatch.setattr(trainer_mod, "COMPILE_NOTICE_AFTER", 0.05)
+    out = io.StringIO()
+    t = trainer_mod.Trainer(Config(run=RunConfig(generations=2, target="none", eval_episodes=2, center_episodes=1)), progress=Progress("plain", stream=out, every=100))
+    evaluate = t.executor.evaluate
+
+    def slow(*args):  # as if numba were compiling
+        time.sleep(0.5)
+        return evaluate(*args)
+
+    t.executor.evaluate = slow
+    t.run()
+    t.close()
+    assert out.getvalue().count("compiling the CartPole-v1 rollout for the binary_mlp family (first run only") == 1

@@ -79,6 +79,10 @@ def _stop_at_generation_end():
             signal.signal(s, h)
 
 
+#: seconds the first evaluation may take before the trainer says that kernels are compiling
+COMPILE_NOTICE_AFTER = 2.0
+
+
 class Trainer:
     """One training run. Without ``run_dir`` nothing is written (the Python API's default)."""
 
@@ -117,6 +121,7 @@ class Trainer:
         self._tensorboard = tensorboard and self.run_dir is not None
         self._tb: TensorBoardLog | None = None
         self._t0 = time.perf_counter()
+        self._warm = False  # set after this process's first evaluation (kernels compiled or loaded)
 
     # ------------------------------------------------------------ checkpoints
     def _trainer_arrays(self) -> dict[str, np.ndarray]:
@@ -161,6 +166,24 @@ class Trainer:
         return path
 
     # ------------------------------------------------------------------ steps
+    @contextmanager
+    def _compile_notice(self):
+        """Say why the first generation takes long when numba compiles the kernels (the
+        first run of an environment and network shape; later runs load them from disk)."""
+        if self._warm:
+            yield
+            return
+        text = (f"compiling the {self.setup.env_id} rollout for the {self.cfg.policy.family} family "
+                "(first run only: numba caches it on disk) ...")
+        timer = threading.Timer(COMPILE_NOTICE_AFTER, self.progress.message, args=(text,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            self._warm = True
+
     @property
     def seconds(self) -> float:
         return self.seconds_before + time.perf_counter() - self._t0
@@ -201,7 +224,8 @@ class Trainer:
         t_gen = time.perf_counter()
         members = self.strategy.ask(self.state)
         request = EpisodeRequest(cfg.env.episodes, rng.START, gen, cfg.env.common_starts, cfg.env.paired_starts)
-        result = self.executor.evaluate(self.setup.problem, members, request)
+        with self._compile_notice():
+            result = self.executor.evaluate(self.setup.problem, members, request)
         frames, episodes = result.total_frames, result.returns.size
         # the reward shift (ARS's survival bonus) applies to the members' training returns only
         shift = cfg.env.reward_shift
