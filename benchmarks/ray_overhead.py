@@ -39,7 +39,7 @@ from genome.build import build  # noqa: E402
 from genome.rollout.executors import LocalExecutor  # noqa: E402
 from genome.rollout.pool import ProcessExecutor  # noqa: E402
 from genome.rollout.problem import EpisodeRequest  # noqa: E402
-from genome.rollout.ray_executor import RayExecutor, _evaluate  # noqa: E402
+from genome.rollout.ray_executor import RayExecutor  # noqa: E402
 
 WORKLOADS = {"cartpole": "native", "lunarlander-es": "gymnasium"}
 

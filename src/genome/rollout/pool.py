@@ -22,8 +22,6 @@ import time
 import traceback
 from multiprocessing.connection import wait
 
-import numpy as np
-
 from genome.rollout.executors import Executor, split_tasks
 from genome.rollout.problem import EpisodeRequest, EvalResult, failed_result, open_problem
 from genome.strategies.base import Members
