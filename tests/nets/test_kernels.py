@@ -158,3 +158,25 @@ def test_register_forward_of_narrow_networks_matches_reference(sizes, seed):
     lay = net.layout
     _forward_word_rows(net.weights, net.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, words, out)
     np.testing.assert_array_equal(out, reference_forward(weights, biases, x))
+
+
+@given(st.lists(narrow, min_size=2, max_size=4), st.integers(1, 13), st.integers(0, 2**32 - 1))
+def test_narrow_batch_and_population_kernels_match_reference_for_every_row_count(sizes, rows, seed):
+    # narrow networks take the four-rows-in-flight path; 1..13 rows cover its remainder loop
+    rng = np.random.default_rng(seed)
+    weights, biases = random_dense(rng, sizes, lambda n: n + 2)
+    net = BinaryNetwork.from_dense(weights, biases)
+    lay = net.layout
+    x = rng.integers(0, 2, size=(rows, sizes[0]))
+    expected = reference_forward(weights, biases, x)
+    words = reference_pack(x).copy()  # (rows, 1), garbage in the padding bits
+    if sizes[0] % 64:
+        words[:, 0] |= rng.integers(0, 2**63, size=rows, dtype=np.int64).astype(np.uint64) << np.uint64(sizes[0] % 64)
+    out = np.empty((rows, sizes[-1]), dtype=np.int32)
+    kernels.forward_batch(net.weights, net.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, words, out)
+    np.testing.assert_array_equal(out, expected)
+    pop = BinaryPopulation.from_networks([net, net])
+    pout = np.empty((2, rows, sizes[-1]), dtype=np.int32)
+    kernels.forward_population(pop.weights, pop.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, np.ascontiguousarray(np.stack([words, words])), pout)
+    np.testing.assert_array_equal(pout[0], expected)
+    np.testing.assert_array_equal(pout[1], expected)
