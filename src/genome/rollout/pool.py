@@ -49,11 +49,7 @@ def _worker_main(conn) -> None:
             return
         spec, family, members, start, stop, request = msg
         try:
-            key = repr(spec)
-            problem = problems.get(key)
-            if problem is None:
-                problem = problems[key] = open_problem(spec, family)
-            problem.set_family(family)
+            problem = open_problem(spec, family, problems)
             result = problem.evaluate(members.genomes(start, stop), start, request)
         except Exception:  # noqa: BLE001 - a bug, not an environment failure: report it to the trainer
             conn.send(WorkerError(traceback.format_exc()))

@@ -148,13 +148,22 @@ class NativeProblem:
         """Nothing to release (the Gymnasium problem closes its environments)."""
 
 
-def open_problem(spec, family):
-    """The problem a worker builds from a problem's ``spec`` (native or Gymnasium)."""
-    if isinstance(spec, NativeSpec):
-        return NativeProblem(spec.env, family, spec.seed, spec.max_episode_steps)
-    from genome.rollout.gym_problem import GymProblem
+def open_problem(spec, family, kept: dict):
+    """The problem of ``spec`` (native or Gymnasium) with ``family``, as a worker process
+    needs it: built once and kept in ``kept`` (Gymnasium environments stay open between
+    tasks), then given each task's family with its frozen statistics."""
+    key = repr(spec)
+    problem = kept.get(key)
+    if problem is None:
+        if isinstance(spec, NativeSpec):
+            problem = NativeProblem(spec.env, family, spec.seed, spec.max_episode_steps)
+        else:
+            from genome.rollout.gym_problem import GymProblem
 
-    return GymProblem(spec, family)
+            problem = GymProblem(spec, family)
+        kept[key] = problem
+    problem.set_family(family)
+    return problem
 
 
 def failed_result(n: int, episodes: int, reason: str, dims: int) -> EvalResult:

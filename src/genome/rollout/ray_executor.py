@@ -54,11 +54,7 @@ def _evaluate(blob: bytes, start: int, stop: int, request: EpisodeRequest, threa
 
     spec, family, members = pickle.loads(blob)
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    key = repr(spec)
-    problem = _PROBLEMS.get(key)
-    if problem is None:
-        problem = _PROBLEMS[key] = open_problem(spec, family)
-    problem.set_family(family)
+    problem = open_problem(spec, family, _PROBLEMS)
     return problem.evaluate(members.genomes(start, stop), start, request)
 
 
