@@ -175,13 +175,8 @@ def _narrow_rows(weights, thresholds, sizes, w_offsets, t_offsets, x, out, start
             out[r + 2, j] = tj - 2 * popcount(c ^ wj)
             out[r + 3, j] = tj - 2 * popcount(d ^ wj)
         r += 4
-    while r < stop:
-        h = x[r, 0] & mask
-        for layer in range(n_layers - 1):
-            h = block64_word(weights, w_offsets[layer], h, thresholds, t_offsets[layer])
-        for j in range(n_out):
-            out[r, j] = thresholds[t0 + j] - 2 * popcount(h ^ weights[w0 + j])
-        r += 1
+    for r in range(r, stop):  # the last 0-3 rows, one at a time
+        forward_word(weights, thresholds, sizes, w_offsets, t_offsets, x[r, 0], out[r])
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)

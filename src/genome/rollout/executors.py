@@ -47,7 +47,6 @@ class LocalExecutor(Executor):
         return problem.evaluate(members.genomes(0, members.count), 0, request)
 
 
-
 def split_tasks(problem, n_members: int, request: EpisodeRequest, n_tasks: int) -> tuple[list[tuple[int, int, EpisodeRequest]], bool]:
     """``(start, stop, request)`` tasks covering ``n_members`` members, and whether they are
     episode slices of all members (few members with many episodes each: the center's check
