@@ -120,3 +120,20 @@ def test_python_api_takes_any_strategys_keys_by_name():
     assert r.summary["strategy"] == "openai_es" and r.summary["generations"] == 1
     with pytest.raises(ConfigError, match="strategy.sigma belongs to openai_es and ga, not to bernoulli_nes"):
         genome.train("cartpole", sigma=0.05)
+
+
+def test_every_preset_loads_and_round_trips():
+    for name in config.preset_names():
+        cfg = config.load_preset(name)
+        assert cfg.description, name
+        assert config.from_dict(tomllib.loads(config.to_toml(cfg))) == cfg, name
+
+
+def test_the_frostbite_ga_presets_build_the_papers_configuration():
+    from genome.build import build
+
+    pixels = build(config.load_preset("frostbite-ga"))
+    assert pixels.family.name == "conv" and pixels.family.n_params == 1_693_362
+    assert (pixels.strategy.population, pixels.strategy.truncation, pixels.strategy.sigma, pixels.strategy.validation_episodes) == (1000, 20, 0.002, 30)
+    ram = build(config.load_preset("frostbite-ram-ga"))
+    assert ram.family.name == "binary_mlp" and ram.strategy.name == "ga" and ram.family.layer_sizes[0] == 1024

@@ -19,7 +19,9 @@ from genome.encoders.auto import RunningStats, encoder_for_space, obs_dims, uses
 from genome.encoders.base import Encoder
 from genome.envs.native import NativeEnvSpec, native_spec
 from genome.errors import ConfigError
+from genome.nets.conv import ConvStructure
 from genome.policies.binary_mlp import BinaryMLP
+from genome.policies.conv import ConvFamily
 from genome.policies.dense import DenseFamily
 from genome.policies.heads import ActionHead
 from genome.rollout.gym_problem import GymProblem, GymSpec, episode_seed, make_env
@@ -103,6 +105,20 @@ def real_family(cfg: Config, observation_space, action_space) -> DenseFamily:
                               pc.obs_norm, pc.obs_std_floor, pc.obs_clip)
 
 
+def conv_family(cfg: Config, observation_space, action_space) -> ConvFamily:
+    """The Nature-DQN family for image observations ``(C, H, W)`` (pixels of ``uint8`` are
+    scaled by 1/255); ``policy.hidden`` are the dense layers after the convolutions."""
+    import gymnasium as gym
+
+    shape = getattr(observation_space, "shape", None)
+    if not isinstance(observation_space, gym.spaces.Box) or shape is None or len(shape) != 3:
+        raise ConfigError(f"policy.family = conv needs image observations (channels, height, width), got {observation_space}; "
+                          "for Atari set env.preprocess = atari (84x84 grayscale, 4 stacked frames)")
+    scale = 1.0 / 255.0 if observation_space.dtype == np.uint8 else 1.0
+    head = build_head(cfg, action_space, real=True)
+    return ConvFamily(ConvStructure.nature_dqn(shape, cfg.policy.hidden, head.n_outputs, scale), head)
+
+
 def build_strategy(cfg: Config, family) -> Strategy:
     sc = cfg.strategy
     cls = STRATEGIES[sc.name]
@@ -118,8 +134,11 @@ def build(cfg: Config) -> Setup:
     if cfg.policy.family not in FAMILIES:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
     env = native_spec(cfg.env.id)
-    if env is None or cfg.env.kwargs:
+    if env is None or cfg.env.kwargs or cfg.env.preprocess != "none":
         return build_gym(cfg)
+    if cfg.policy.family == "conv":
+        raise ConfigError(f"policy.family = conv needs image observations, and {cfg.env.id} has {env.obs_size} numbers; "
+                          "use an Atari id with env.preprocess = atari (e.g. the frostbite-ga preset)")
     stats = None
     if cfg.policy.family == "binary_mlp":
         family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, native_spaces(env)[1], real=False), cfg.policy.bias_bits)
@@ -162,7 +181,7 @@ def build_gym(cfg: Config) -> Setup:
 
     pc, ec = cfg.policy, cfg.env
     try:
-        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None)
+        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None, ec.preprocess)
     except ConfigError:
         raise
     except gym.error.DependencyNotInstalled as exc:
@@ -181,6 +200,8 @@ def build_gym(cfg: Config) -> Setup:
             family = BinaryMLP(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
             if not running:
                 stats = None
+        elif pc.family == "conv":
+            family = conv_family(cfg, env.observation_space, env.action_space)
         else:
             family = real_family(cfg, env.observation_space, env.action_space)
             if family.uses_obs_stats:
@@ -188,6 +209,6 @@ def build_gym(cfg: Config) -> Setup:
         threshold = env.spec.reward_threshold if env.spec is not None else None
     finally:
         env.close()
-    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running)
+    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running, ec.preprocess)
     problem = GymProblem(spec, family)
     return Setup(cfg, ec.id, None, build_strategy(cfg, family), problem, cfg.target_value(threshold), stats, running)

@@ -38,17 +38,19 @@ class EnvConfig:
     max_episode_steps: int = _help("episode step limit; 0 = the environment's own", default=0)
     step_limit: int = _help("an episode still running after this many steps fails its member (Gymnasium envs)", default=100000)
     num_envs: int = _help("environments each worker process steps together (Gymnasium envs)", default=16)
+    preprocess: str = _help("'atari': Gymnasium's Atari preprocessing (84x84 grayscale, frame skip 4, up to 30 no-op starts) "
+                            "and a stack of the last 4 frames, the conv family's input; 'none': observations as the env gives them", default="none")
     reward_shift: float = _help("subtracted from every step's reward in training only (ARS's survival-bonus shift); "
                                 "center checks, stopping tests and evaluations see the true reward", default=0.0)
 
 
-FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant")
+FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant", "conv")
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES), or real-valued linear, mlp, toeplitz, circulant", default="binary_mlp")
-    hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; linear has none)", default_factory=lambda: [64])
+    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES), or real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames)", default="binary_mlp")
+    hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; conv: the dense layers after the convolutions; linear has none)", default_factory=lambda: [64])
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
     edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")
@@ -256,6 +258,8 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"run.{key} must be >= 1, got {getattr(run, key)}")
     if cfg.env.episodes < 1:
         raise ConfigError(f"env.episodes must be >= 1, got {cfg.env.episodes}")
+    if cfg.env.preprocess not in ("none", "atari"):
+        raise ConfigError(f"env.preprocess must be 'none' or 'atari', got {cfg.env.preprocess!r}")
     if cfg.env.max_episode_steps < 0:
         raise ConfigError(f"env.max_episode_steps must be >= 0, got {cfg.env.max_episode_steps}")
     if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in cfg.policy.hidden):

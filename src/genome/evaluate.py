@@ -38,7 +38,7 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
-    spec = native_spec(env_id) if not policy.env_kwargs else None
+    spec = native_spec(env_id) if not policy.env_kwargs and policy.env_preprocess == "none" else None
     if backend == "auto":
         backend = "native" if spec is not None else "gymnasium"
     if backend == "native":
@@ -55,7 +55,7 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
 def _gymnasium_returns(policy: Policy, env_id: str, episodes: int, seed: int) -> np.ndarray:
     from genome.rollout.gym_problem import make_env
 
-    env = make_env(env_id, policy.env_kwargs)
+    env = make_env(env_id, policy.env_kwargs, preprocess=policy.env_preprocess)
     out = np.zeros(episodes)
     try:
         for e in range(episodes):

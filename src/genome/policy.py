@@ -18,12 +18,13 @@ class Policy:
     """``act(obs)`` maps one raw observation to an environment action (an ``int`` for a
     discrete action space, a float32 array for a box)."""
 
-    def __init__(self, network, env_id: str | None = None, env_kwargs: dict | None = None):
+    def __init__(self, network, env_id: str | None = None, env_kwargs: dict | None = None, env_preprocess: str = "none"):
         if isinstance(network, BinaryNetwork) and network.encoder is None:
             raise ModelFormatError("a policy needs a network with an encoder (this one has none)")
         self.network = network
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
+        self.env_preprocess = env_preprocess  #: env.preprocess of the run ("atari": frame stacks)
 
     @property
     def family(self) -> str:
@@ -52,16 +53,17 @@ class Policy:
         return f"Policy({self.network!r}{env})"
 
 
-def run_env(run_dir: Path) -> tuple[str | None, dict]:
-    """The environment id and ``gymnasium.make`` kwargs a run was trained with (config.toml)."""
+def run_env(run_dir: Path) -> tuple[str | None, dict, str]:
+    """The environment id, ``gymnasium.make`` kwargs and ``env.preprocess`` a run was trained
+    with (config.toml)."""
     cfg = run_dir / "config.toml"
     if not cfg.is_file():
-        return None, {}
+        return None, {}, "none"
     try:
         env = tomllib.loads(cfg.read_text()).get("env", {})
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{cfg}: cannot read the run's config ({exc})") from None
-    return env.get("id"), dict(env.get("kwargs", {}))
+    return env.get("id"), dict(env.get("kwargs", {})), str(env.get("preprocess", "none"))
 
 
 def load_network(path: str | os.PathLike):
@@ -69,8 +71,11 @@ def load_network(path: str | os.PathLike):
     from genome.nets import fileformat
 
     data = fileformat.read_file(path)
-    if fileformat.family_of(data, str(path)) == "binary_mlp":
+    family = fileformat.family_of(data, str(path))
+    if family == "binary_mlp":
         return BinaryNetwork.from_bytes(data, str(path))
+    if family == "conv":
+        return fileformat.decode_conv(data, str(path))
     return fileformat.decode_dense(data, str(path))
 
 

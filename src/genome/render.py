@@ -34,7 +34,7 @@ def episode_frames(policy: Policy, env_id: str, seed: int = 0, max_frames: int =
     from genome.rollout.gym_problem import make_env
 
     check_available()
-    env = make_env(env_id.removeprefix("genome/"), dict(policy.env_kwargs, render_mode="rgb_array"))
+    env = make_env(env_id.removeprefix("genome/"), dict(policy.env_kwargs, render_mode="rgb_array"), preprocess=policy.env_preprocess)
     try:
         obs, _ = env.reset(seed=seed)
         frames, total, t = [env.render()], 0.0, 0

@@ -335,7 +335,8 @@ class Trainer:
     def _render(self, generation: int) -> None:
         from genome.render import render_policy
 
-        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env_id)
+        ec = self.cfg.env
+        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env_id, ec.kwargs, ec.preprocess)
         render_policy(policy, self.setup.env_id, self.run_dir / "videos" / f"gen-{generation:06d}.gif", seed=generation)
 
     def _finish(self, solved: bool, stop_reason: str, final) -> TrainResult:

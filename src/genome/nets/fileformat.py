@@ -4,13 +4,20 @@ Version 2 (written now)::
 
     4 magic b"GBNN" | 2 version (2) | 4 total file length | 1 family tag | record | 4 CRC-32
 
-Family tags: 0 ``binary_mlp``, 1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``.
+Family tags: 0 ``binary_mlp``, 1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``,
+5 ``conv``.
 The binary record is version 1's body below (from the layer count on). The real-valued
 record (:func:`encode_dense`) is::
 
     1 layer count L | 4 (L+1) layer sizes | 2 L (layer kind, bias flag) |
     4 parameter count P | 4 P float32 genome | normalizer (4 dims, 4 clip, 4 dims mean,
     4 dims std) | 1 head flag + action head
+
+The ``conv`` record (:func:`encode_conv`) is::
+
+    4 C | 4 H | 4 W | 1 convolution count K | 12 K (filters, kernel, stride) |
+    1 dense count D | 4 D widths | 4 outputs | 4 float32 input scale |
+    4 parameter count P | 4 P float32 parameters | 1 head flag + action head
 
 The genome is stored, not the expanded matrices, so a Toeplitz layer costs its
 ``n_out + n_in - 1`` parameters on disk too. Version 1 files (binary networks only) keep
@@ -57,7 +64,7 @@ VERSION = 2
 _HEADER = struct.Struct("<4sHIH")  # version 1
 _FRAME = struct.Struct("<4sHI")  # version 2: magic, version, total length
 #: policy.family -> tag in version-2 files
-FAMILY_TAGS = {"binary_mlp": 0, "linear": 1, "mlp": 2, "toeplitz": 3, "circulant": 4}
+FAMILY_TAGS = {"binary_mlp": 0, "linear": 1, "mlp": 2, "toeplitz": 3, "circulant": 4, "conv": 5}
 _BIAS_DTYPES = {0: None, 1: "<i1", 2: "<i2", 4: "<i4"}
 #: Refuse to allocate networks larger than this many weight bits from a file.
 MAX_WEIGHT_BITS = 1 << 31
@@ -105,6 +112,37 @@ def encode_dense(net) -> bytes:
     record = [net.structure.payload(), struct.pack("<I", net.genome.shape[0]), net.genome.astype("<f4").tobytes(),
               net.normalizer.payload(), bytes([1]) + net.head.payload()]
     return _frame(FAMILY_TAGS[net.family], b"".join(record))
+
+
+def encode_conv(net) -> bytes:
+    """A :class:`~genome.policies.conv.ConvNetwork` as a version-2 file."""
+    record = [net.structure.payload(), struct.pack("<I", net.genome.shape[0]), net.genome.astype("<f4").tobytes(), bytes([1]) + net.head.payload()]
+    return _frame(FAMILY_TAGS["conv"], b"".join(record))
+
+
+def decode_conv(data: bytes, source: str):
+    """Parse a ``conv`` policy file into a :class:`~genome.policies.conv.ConvNetwork`."""
+    from genome.errors import ShapeError
+    from genome.nets.conv import ConvStructure
+    from genome.policies.conv import ConvNetwork
+
+    tag, r = _open(data, source)
+    if tag != FAMILY_TAGS["conv"]:
+        raise r.fail(f"holds a {family_of(data, source)} policy, not a conv network")
+    structure = ConvStructure.from_payload(r)
+    n = r.u32("parameter count")
+    if n != structure.n_params:
+        raise r.fail(f"malformed policy: {n} parameters stored, the layers need {structure.n_params}")
+    genome = np.frombuffer(r.take(4 * n, "parameters"), "<f4").astype(np.float32)
+    if r.u8("action head flag") != 1:
+        raise r.fail("malformed policy: a conv policy needs an action head")
+    head = ActionHead.from_payload(r)
+    if r.remaining:
+        raise r.fail(f"malformed policy: {r.remaining} unparsed bytes before the checksum")
+    try:
+        return ConvNetwork(structure, genome, head)
+    except (ShapeError, ValueError) as exc:
+        raise r.fail(f"malformed policy: {exc}") from None
 
 
 def _open(data: bytes, source: str) -> tuple[int, Reader]:
@@ -158,6 +196,8 @@ def decode_dense(data: bytes, source: str):
 
     tag, r = _open(data, source)
     family = {v: k for k, v in FAMILY_TAGS.items()}[tag]
+    if family not in ("linear", "mlp", "toeplitz", "circulant"):
+        raise r.fail(f"holds a {family} policy, not a dense real-valued one; load it with genome.load_policy")
     structure = DenseStructure.from_payload(r)
     n = r.u32("parameter count")
     if n != structure.n_params:

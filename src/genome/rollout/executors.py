@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 import numba
 import numpy as np
 
-from genome.rollout.problem import EpisodeRequest, EvalResult, NativeProblem
+from genome.rollout.problem import EpisodeRequest, EvalResult, NativeProblem, evaluate_members
 from genome.strategies.base import Members
 
 
@@ -44,7 +44,7 @@ class LocalExecutor(Executor):
         numba.set_num_threads(self.threads)
 
     def evaluate(self, problem: NativeProblem, members: Members, request: EpisodeRequest) -> EvalResult:
-        return problem.evaluate(members.genomes(0, members.count), 0, request)
+        return evaluate_members(problem, members, 0, members.count, request)
 
 
 def split_tasks(problem, n_members: int, request: EpisodeRequest, n_tasks: int) -> tuple[list[tuple[int, int, EpisodeRequest]], bool]:

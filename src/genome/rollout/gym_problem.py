@@ -28,9 +28,24 @@ from genome.rng import make_key, random_u64
 from genome.rollout.problem import EpisodeRequest, EvalResult
 
 
-def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):
-    """``gymnasium.make`` with ALE environments registered on demand."""
+#: env.preprocess values
+PREPROCESS = ("none", "atari")
+
+
+def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
+    """``gymnasium.make`` with ALE environments registered on demand. ``preprocess="atari"``
+    wraps the environment as DQN does (Mnih et al. 2015; Machado et al. 2018): Gymnasium's
+    ``AtariPreprocessing`` (the base env at frameskip 1; every agent step repeats the action
+    for 4 frames and max-pools the last two; 84x84 grayscale; up to 30 no-op starts) and
+    ``FrameStackObservation`` of the last 4 frames: observations ``(4, 84, 84)`` uint8."""
     import gymnasium as gym
+
+    if preprocess not in PREPROCESS:
+        from genome.errors import ConfigError
+
+        raise ConfigError(f"env.preprocess must be one of {', '.join(PREPROCESS)}, got {preprocess!r}")
+    if preprocess == "atari":
+        kwargs = {"frameskip": 1, **kwargs}
 
     if env_id.startswith("ALE/"):
         try:
@@ -41,9 +56,12 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):
             from genome.errors import ConfigError
 
             raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
-    if max_episode_steps:
-        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
-    return gym.make(env_id, **kwargs)
+    if preprocess == "atari":  # max_episode_steps counts agent steps (4 frames each)
+        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TimeLimit
+
+        env = FrameStackObservation(AtariPreprocessing(gym.make(env_id, **kwargs), noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True), 4)
+        return TimeLimit(env, max_episode_steps) if max_episode_steps else env
+    return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs) if max_episode_steps else gym.make(env_id, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class GymSpec:
     step_limit: int = 100_000
     slots: int = 16
     obs_stats: bool = False
+    preprocess: str = "none"
 
 
 @njit(cache=True, nogil=True)
@@ -108,7 +127,7 @@ class GymProblem:
 
     def _env(self, slot: int):
         while len(self._envs) <= slot:
-            self._envs.append(make_env(self.spec.env_id, self.spec.env_kwargs, self.spec.max_episode_steps or None))
+            self._envs.append(make_env(self.spec.env_id, self.spec.env_kwargs, self.spec.max_episode_steps or None, self.spec.preprocess))
         return self._envs[slot]
 
     def close(self) -> None:
@@ -126,7 +145,7 @@ class GymProblem:
         failures: dict[int, str] = {}
         dims = fam.n_inputs
         enc = getattr(fam, "encoder", None)
-        raw = enc is not None and enc.name in ("rawbits", "image")
+        raw = getattr(fam, "raw_obs", False) or (enc is not None and enc.name in ("rawbits", "image"))
         obs_count = np.zeros(n)
         obs_sum = np.zeros((n, dims)) if spec.obs_stats else None
         obs_sumsq = np.zeros((n, dims)) if spec.obs_stats else None

@@ -23,7 +23,7 @@ import traceback
 from multiprocessing.connection import wait
 
 from genome.rollout.executors import Executor, split_tasks
-from genome.rollout.problem import EpisodeRequest, EvalResult, failed_result, open_problem
+from genome.rollout.problem import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
 from genome.strategies.base import Members
 
 
@@ -50,7 +50,7 @@ def _worker_main(conn) -> None:
         spec, family, members, start, stop, request = msg
         try:
             problem = open_problem(spec, family, problems)
-            result = problem.evaluate(members.genomes(start, stop), start, request)
+            result = evaluate_members(problem, members, start, stop, request)
         except Exception:  # noqa: BLE001 - a bug, not an environment failure: report it to the trainer
             conn.send(WorkerError(traceback.format_exc()))
             continue
@@ -61,17 +61,19 @@ class _Worker:
     def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        # parallelism comes from processes: each worker's numba runs one thread (the child
-        # reads this before it first imports numba)
-        before = os.environ.get("NUMBA_NUM_THREADS")
-        os.environ["NUMBA_NUM_THREADS"] = "1"
+        # parallelism comes from processes: each worker's numba and BLAS (the conv family's
+        # matrix products) run one thread (the child reads these before it imports numpy/numba)
+        single = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        before = {k: os.environ.get(k) for k in single}
+        os.environ.update({k: "1" for k in single})
         try:
             self.process.start()
         finally:
-            if before is None:
-                os.environ.pop("NUMBA_NUM_THREADS", None)
-            else:
-                os.environ["NUMBA_NUM_THREADS"] = before
+            for k, v in before.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         child.close()
         self.task: tuple | None = None
         self.started = 0.0

@@ -166,6 +166,21 @@ def open_problem(spec, family, kept: dict):
     return problem
 
 
+#: most bytes of decoded genomes one task holds at once: a task evaluates its members in
+#: chunks of this size (a Nature-DQN genome is 6.8 MB; small genomes never split)
+CHUNK_BYTES = 256 << 20
+
+
+def evaluate_members(problem, members, start: int, stop: int, request: EpisodeRequest) -> EvalResult:
+    """Members ``[start, stop)`` of a population description, regenerated and evaluated in
+    chunks of at most :data:`CHUNK_BYTES` of genomes (a member's numbers do not depend on
+    which chunk it is in: episode seeds follow its index)."""
+    step = max(1, CHUNK_BYTES // max(1, 4 * problem.family.n_params))
+    if stop - start <= step:
+        return problem.evaluate(members.genomes(start, stop), start, request)
+    return EvalResult.concatenate([problem.evaluate(members.genomes(a, min(a + step, stop)), a, request) for a in range(start, stop, step)])
+
+
 def failed_result(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
     """Every member of a task failed (zero observation statistics when ``dims``)."""
     stats = (np.zeros((n, dims)), np.zeros((n, dims))) if dims else (None, None)

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - exercised by the test that hides Ray
 
 from genome.rollout.executors import Executor, split_tasks
 from genome.rollout.pool import WorkerError
-from genome.rollout.problem import EpisodeRequest, EvalResult, failed_result, open_problem
+from genome.rollout.problem import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
 from genome.strategies.base import Members
 
 _PROBLEMS: dict[str, object] = {}  # per worker process: problems kept open between tasks
@@ -55,7 +55,7 @@ def _evaluate(blob: bytes, start: int, stop: int, request: EpisodeRequest, threa
     spec, family, members = pickle.loads(blob)
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     problem = open_problem(spec, family, _PROBLEMS)
-    return problem.evaluate(members.genomes(start, stop), start, request)
+    return evaluate_members(problem, members, start, stop, request)
 
 
 def resolve_address(address: str) -> str | None:

@@ -1,0 +1,213 @@
+"""Convolutional networks for image observations: the Nature-DQN architecture.
+
+Mnih et al. (2015, "Human-level control through deep reinforcement learning") map a stack
+of ``C`` grayscale frames (``C x H x W``; Atari: ``4 x 84 x 84``) through
+
+==========  =====================================  ========================
+layer       operation                              output (84 x 84 input)
+==========  =====================================  ========================
+conv 1      32 filters 8x8, stride 4, ReLU         20 x 20 x 32
+conv 2      64 filters 4x4, stride 2, ReLU         9 x 9 x 64
+conv 3      64 filters 3x3, stride 1, ReLU         7 x 7 x 64
+dense       ``hidden`` units (512), ReLU           512
+output      one score per action, linear           n_actions
+==========  =====================================  ========================
+
+which is 1,693,362 parameters for Frostbite's 18 actions -- the network Such et al. (2017,
+"Deep Neuroevolution") evolve with the GA. Pixels are scaled by ``input_scale`` (1/255 for
+``uint8`` frames).
+
+Flat parameter layout (float32), layer by layer: the weight matrix ``(fan_in, n_out)``
+row-major, then the ``n_out`` biases. Feature maps are kept channel-last (``H x W x C``):
+a convolution's ``fan_in`` rows are ordered ``(kernel row, kernel column, channel)`` and
+the dense layer's inputs ``(row, column, channel)``.
+
+The forward pass is im2col (a compiled copy: in channel-last order each output position's
+patch is ``kernel`` contiguous runs of ``kernel x C`` values) + BLAS matrix products
+(numpy's ``matmul``). ``forward`` takes a batch of observations through one member's
+weights; the population's ``forward_indexed`` runs one row at a time, because BLAS sums
+in an order that depends on the batch's shape, and a member's numbers must not depend on
+which of its episodes share a step. For the same reason BLAS runs single-threaded inside
+:func:`one_blas_thread` (its threaded kernels split the sums differently): the bits are
+then the same in any process on the same CPU type (a cluster mixing CPU generations may
+differ in the last bits: BLAS picks kernels by instruction set). See
+docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from genome.errors import ConfigError
+
+#: (filters, kernel, stride) of the Nature-DQN convolutions
+NATURE_DQN = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+
+_BLAS = None
+
+
+def one_blas_thread():
+    """A context in which numpy's BLAS runs one thread (threadpoolctl), so matrix products
+    give the same bits whatever the process's thread settings."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def im2col(y, kernel, stride, ho, wo, out):
+    """Patches of channel-last maps ``y`` ``(k, H, W, C)``: row ``(n, i, j)`` of ``out`` is the
+    ``kernel x kernel x C`` window at ``(i * stride, j * stride)`` of image ``n``, flattened
+    ``(kernel row, kernel column, channel)``."""
+    k, c = y.shape[0], y.shape[3]
+    run = kernel * c
+    r = 0
+    for n in range(k):
+        for i in range(ho):
+            for j in range(wo):
+                q = 0
+                for a in range(kernel):
+                    src = y[n, i * stride + a]
+                    x0 = j * stride
+                    for b in range(kernel):
+                        for ch in range(c):
+                            out[r, q + b * c + ch] = src[x0 + b, ch]
+                    q += run
+                r += 1
+
+
+@dataclass(frozen=True)
+class ConvStructure:
+    """Input shape ``(C, H, W)``, convolutions ``(filters, kernel, stride)``, dense widths."""
+
+    in_shape: tuple[int, int, int]
+    convs: tuple[tuple[int, int, int], ...]
+    hidden: tuple[int, ...]
+    n_outputs: int
+    input_scale: float = 1.0
+
+    def __post_init__(self):
+        if len(self.in_shape) != 3 or min(self.in_shape) < 1:
+            raise ConfigError(f"a conv network needs a (channels, height, width) input, got {self.in_shape}")
+        h, w = self.in_shape[1:]
+        for f, k, s in self.convs:
+            if min(f, k, s) < 1:
+                raise ConfigError(f"convolution (filters, kernel, stride) must be >= 1, got {(f, k, s)}")
+            if h < k or w < k:
+                raise ConfigError(f"input {self.in_shape[1]}x{self.in_shape[2]} is too small for the convolutions {list(self.convs)}")
+            h, w = (h - k) // s + 1, (w - k) // s + 1
+        if self.n_outputs < 1 or any(n < 1 for n in self.hidden):
+            raise ConfigError(f"dense widths must be >= 1, got hidden {list(self.hidden)}, outputs {self.n_outputs}")
+
+    @classmethod
+    def nature_dqn(cls, in_shape: Sequence[int], hidden: Sequence[int], n_outputs: int, input_scale: float) -> "ConvStructure":
+        return cls(tuple(int(x) for x in in_shape), NATURE_DQN, tuple(int(x) for x in hidden), int(n_outputs), float(np.float32(input_scale)))
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def conv_shapes(self) -> list[tuple[int, int, int]]:
+        """Output ``(H, W, C)`` of every convolution."""
+        c, h, w = self.in_shape
+        out = []
+        for f, k, s in self.convs:
+            h, w, c = (h - k) // s + 1, (w - k) // s + 1, f
+            out.append((h, w, c))
+        return out
+
+    @property
+    def layers(self) -> list[tuple[int, int]]:
+        """``(fan_in, n_out)`` of every layer, convolutions first."""
+        c = self.in_shape[0]
+        out = []
+        for f, k, _ in self.convs:
+            out.append((c * k * k, f))
+            c = f
+        h, w, c = self.conv_shapes[-1] if self.convs else (self.in_shape[1], self.in_shape[2], self.in_shape[0])
+        n = h * w * c
+        for width in (*self.hidden, self.n_outputs):
+            out.append((n, width))
+            n = width
+        return out
+
+    @property
+    def offsets(self) -> list[int]:
+        """Start of every layer's weights in the flat parameters (and the total at the end)."""
+        q = [0]
+        for fan_in, n_out in self.layers:
+            q.append(q[-1] + fan_in * n_out + n_out)
+        return q
+
+    @property
+    def n_params(self) -> int:
+        return self.offsets[-1]
+
+    @property
+    def n_inputs(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Input values, then every layer's outputs (for reports and strategy tags)."""
+        return (self.n_inputs, *(h * w * c for h, w, c in self.conv_shapes), *self.hidden, self.n_outputs)
+
+    def views(self, params: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(W, b)`` views into one member's flat parameters."""
+        out = []
+        for (fan_in, n_out), q in zip(self.layers, self.offsets):
+            out.append((params[q : q + fan_in * n_out].reshape(fan_in, n_out), params[q + fan_in * n_out : q + fan_in * n_out + n_out]))
+        return out
+
+    # -------------------------------------------------------------- forward
+    def forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Scores ``(k, n_outputs)`` of ``k`` observations ``x`` (``(k, C*H*W)`` or
+        ``(k, C, H, W)``, any dtype) through one member's flat float32 ``params``."""
+        k = x.shape[0]
+        c, h, w = self.in_shape
+        y = np.ascontiguousarray(np.multiply(x.reshape(k, c, h, w), np.float32(self.input_scale), dtype=np.float32).transpose(0, 2, 3, 1))
+        weights = self.views(params)
+        for (wt, b), (f, ker, s), (ho, wo, _) in zip(weights, self.convs, self.conv_shapes):
+            cols = np.empty((k * ho * wo, wt.shape[0]), dtype=np.float32)
+            im2col(y, ker, s, ho, wo, cols)
+            y = cols @ wt
+            y += b
+            np.maximum(y, 0, out=y)
+            y = y.reshape(k, ho, wo, f)
+        y = y.reshape(k, -1)
+        dense = weights[len(self.convs) :]
+        for i, (wt, b) in enumerate(dense):
+            y = y @ wt
+            y += b
+            if i < len(dense) - 1:
+                np.maximum(y, 0, out=y)
+        return y
+
+    # ---------------------------------------------------------------- files
+    def payload(self) -> bytes:
+        c, h, w = self.in_shape
+        body = struct.pack("<3IB", c, h, w, len(self.convs))
+        body += b"".join(struct.pack("<3I", *conv) for conv in self.convs)
+        body += struct.pack(f"<B{len(self.hidden)}I", len(self.hidden), *self.hidden)
+        return body + struct.pack("<If", self.n_outputs, self.input_scale)
+
+    @classmethod
+    def from_payload(cls, reader) -> "ConvStructure":
+        c, h, w, n_convs = reader.unpack("3IB", "input shape")
+        convs = tuple(tuple(reader.unpack("3I", f"convolution {i}")) for i in range(n_convs))
+        (n_hidden,) = reader.unpack("B", "dense layer count")
+        hidden = tuple(reader.unpack(f"{n_hidden}I", "dense widths")) if n_hidden else ()
+        n_outputs, scale = reader.unpack("If", "outputs")
+        if c * h * w > 1 << 26 or any(f * k * k > 1 << 24 for f, k, _ in convs) or any(n > 1 << 20 for n in hidden):
+            raise reader.fail("malformed policy: implausible conv network sizes")
+        try:
+            return cls((c, h, w), convs, hidden, n_outputs, scale)
+        except ConfigError as exc:
+            raise reader.fail(f"malformed policy: {exc}") from None
