@@ -3,6 +3,8 @@ OpenAI-ES at equal frames.
 
 Run:  python benchmarks/ga.py bytes                 # population 1000, 100 generations, CartPole
       python benchmarks/ga.py compare [--seeds 0 1 2] [--tasks cartpole-binary cartpole-mlp lunarlander-binary lunarlander-linear]
+      python benchmarks/ga.py compare --tasks frostbite-ram --seeds 0 --keep runs/   # ~1 h per run on 2 cores
+      NUMBA_NUM_THREADS=1 python benchmarks/ga.py conv   # conv forward passes/s and ALE steps/s, one core
 
 `bytes`: a GA run with population 1000 and truncation 20 for 100 generations (CartPole,
 binary 64-hidden network; the sizes depend on the population and the chain lengths, not on
@@ -10,6 +12,11 @@ the network): wire bytes per generation and per child (the parents' chains once 
 (parent index, seed) per child), the newest checkpoint's size, the elite's chain length
 per generation -- next to the float32 weights of 1000 Nature-DQN networks for Frostbite
 (1,693,362 parameters each), which those chains could stand for.
+
+`conv`: the Nature-DQN network's forward passes per second on one core (a GA step: every
+row a different member, the rows one call), ALE Frostbite steps per second per core with
+the Atari preprocessing (pixels) and with RAM observations, and the whole Gymnasium path
+(emulator + network) evaluating conv members in one process -- which of the two bounds.
 
 `compare`: the same frame budget for each strategy on each task; frames to solve (the
 stopping test passed) or the score at the budget, then `genome eval RUN --episodes 100`.
@@ -19,6 +26,7 @@ Writes benchmarks/results/ga.json and prints markdown tables.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -55,7 +63,15 @@ TASKS = {
         "ga": ["lunarlander-es", *GA, "--set", "strategy.population=100", "--set", "strategy.truncation=10", "--set", "strategy.elites=5",
                "--set", "strategy.validation_episodes=10", "--set", "strategy.sigma=0.1"],
     }),
+    # ALE v5 (sticky actions 0.25, frame skip 4): frames are agent steps, 10 M = 40 M emulator frames
+    "frostbite-ram": (10_000_000, {
+        "bernoulli_nes": ["frostbite-ram"],
+        "ga": ["frostbite-ram-ga"],
+    }),
 }
+#: the Deep Neuroevolution paper's Frostbite row (Such et al. 2017, Table 1; 1 B emulator frames
+#: for the GA, DQN 200 M, ES 1 B; deterministic ALE with up to 30 no-op starts)
+FROSTBITE_PAPER = {"GA (1 B frames)": 4536, "DQN": 797, "ES": 370}
 
 
 def bytes_figures(generations: int = 100, population: int = 1000) -> dict:
@@ -89,27 +105,91 @@ def bytes_figures(generations: int = 100, population: int = 1000) -> dict:
     return out
 
 
-def compare(tasks: list[str], seeds: list[int]) -> dict:
+def compare(tasks: list[str], seeds: list[int], strategies: list[str] | None = None, keep: str | None = None) -> dict:
+    """Train and evaluate; with ``keep`` the run directories stay there, and a finished run
+    found there (its summary.json) is evaluated instead of trained again."""
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(keep) if keep else Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
         for task in tasks:
-            budget, strategies = TASKS[task]
+            budget, runs = TASKS[task]
             results[task] = {"budget": budget, "strategies": {}}
-            for label, args in strategies.items():
+            for label, args in runs.items():
+                if strategies and label not in strategies:
+                    continue
                 rows = []
                 for seed in seeds:
                     name = f"{task}-{label}-{seed}"
-                    t0 = time.perf_counter()
-                    subprocess.run(GENOME + ["train", *args, "--out", tmp, "--name", name, "--seed", str(seed), "--quiet",
-                                             "--generations", "0", "--max-frames", str(budget)], check=True, capture_output=True)
-                    wall = time.perf_counter() - t0
-                    s = json.loads((Path(tmp) / name / "summary.json").read_text())
-                    ev = json.loads(subprocess.run(GENOME + ["eval", str(Path(tmp) / name), "--episodes", "100", "--json"], check=True, capture_output=True, text=True).stdout)
-                    rows.append({"seed": seed, "solved": s["solved"], "frames": s["frames"], "wall_seconds": wall, "eval_mean": ev["mean"], "policy_bytes": s["policy_bytes"]})
+                    run = out / name
+                    wall = None
+                    if not (run / "summary.json").exists():
+                        t0 = time.perf_counter()
+                        subprocess.run(GENOME + ["train", *args, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet",
+                                                 "--generations", "0", "--max-frames", str(budget)], check=True, capture_output=True)
+                        wall = time.perf_counter() - t0
+                    s = json.loads((run / "summary.json").read_text())
+                    wall = wall if wall is not None else s.get("wall_seconds", float("nan"))
+                    ev = json.loads(subprocess.run(GENOME + ["eval", str(run), "--episodes", "100", "--json"], check=True, capture_output=True, text=True).stdout)
+                    rows.append({"seed": seed, "solved": s["solved"], "frames": s["frames"], "wall_seconds": wall, "eval_mean": ev["mean"],
+                                 "eval_max": ev["max"], "policy_bytes": s["policy_bytes"]})
                     print(f"{task:20s} {label:14s} seed {seed}: {'solved' if s['solved'] else 'budget'} at {s['frames'] / 1e6:.2f} M frames, "
-                          f"{wall:.0f} s; genome eval {ev['mean']:.1f}", flush=True)
+                          f"{wall:.0f} s; genome eval {ev['mean']:.1f} (max {ev['max']:.0f})", flush=True)
                 results[task]["strategies"][label] = rows
     return results
+
+
+def conv_figures(seconds: float = 5.0) -> dict:
+    """Forward passes/s of the Nature-DQN network, ALE steps/s, and the whole path."""
+    import numpy as np
+
+    from genome.config import load_preset
+    from genome.build import build
+    from genome.rollout.gym_problem import make_env
+    from genome.rollout.problem import EpisodeRequest
+
+    setup = build(load_preset("frostbite-ga"))
+    fam = setup.family
+    rows = 16  # the Gymnasium path's slots: one step of 16 members
+    genomes = np.stack([fam.initial_genome(s) for s in range(rows)]).astype(np.float32)
+    arrays = fam.decode_arrays(genomes)
+    obs = np.random.default_rng(0).integers(0, 256, (rows, fam.n_inputs)).astype(np.uint8)
+    members = np.arange(rows)
+    fam.forward_indexed(arrays, members, obs)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fam.forward_indexed(arrays, members, obs)
+        n += rows
+    forward = n / (time.perf_counter() - t0)
+
+    def env_rate(env) -> float:
+        env.reset(seed=0)
+        env.action_space.seed(0)
+        k, t = 0, time.perf_counter()
+        while time.perf_counter() - t < seconds:
+            _, _, term, trunc, _ = env.step(env.action_space.sample())
+            k += 1
+            if term or trunc:
+                env.reset()
+        env.close()
+        return k / (time.perf_counter() - t)
+
+    pixels = env_rate(make_env("ALE/Frostbite-v5", {"repeat_action_probability": 0.0}, preprocess="atari"))
+    ram = env_rate(make_env("ALE/Frostbite-v5", {"obs_type": "ram"}))
+    # the whole path in this process: 16 conv members, one episode each, 200 steps at most
+    problem = setup.problem
+    problem.spec = dataclasses.replace(problem.spec, max_episode_steps=200)
+    problem.close()
+    t = time.perf_counter()
+    result = problem.evaluate(genomes, 0, EpisodeRequest(1, 1, 0, False))
+    path = result.total_frames / (time.perf_counter() - t)
+    problem.close()
+    out = {"n_params": fam.n_params, "conv_forward_per_s": forward, "ale_pixels_steps_per_s": pixels, "ale_ram_steps_per_s": ram,
+           "gym_path_conv_steps_per_s": path, "bound": "emulator" if forward > pixels else "network"}
+    print(f"Nature-DQN ({fam.n_params:,} parameters): {forward:,.0f} forward passes/s on one core (16 members a step); "
+          f"ALE Frostbite {pixels:,.0f} steps/s with Atari preprocessing, {ram:,.0f} with RAM observations; "
+          f"whole path {path:,.0f} steps/s ({out['bound']} bound)")
+    return out
 
 
 def table(results: dict) -> str:
@@ -119,12 +199,16 @@ def table(results: dict) -> str:
             out.append(f"| {task} | `{label}` | {r['budget'] / 1e6:.0f} M | {sum(x['solved'] for x in rows)}/{len(rows)} | "
                        f"{statistics.median(x['frames'] for x in rows) / 1e6:.2f} M | {', '.join(format(x['eval_mean'], '.1f') for x in rows)} | "
                        f"{statistics.median(x['wall_seconds'] for x in rows):.0f} s |")
+    if "frostbite-ram" in results:
+        out.append("| frostbite (Such et al. 2017, pixels, deterministic ALE) | " + ", ".join(f"{k} {v}" for k, v in FROSTBITE_PAPER.items()) + " | | | | | |")
     return "\n".join(out)
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["bytes", "compare"])
+    parser.add_argument("part", choices=["bytes", "compare", "conv"])
+    parser.add_argument("--strategies", nargs="*", help="only these strategies of each task")
+    parser.add_argument("--keep", help="keep run directories here (a finished run found there is evaluated, not retrained)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
     parser.add_argument("--out", default=str(RESULTS / "ga.json"))
@@ -133,8 +217,11 @@ def main(argv=None) -> dict:
     data = json.loads(path.read_text()) if path.exists() else {}
     if args.part == "bytes":
         data["bytes"] = bytes_figures()
+    elif args.part == "conv":
+        data["conv"] = conv_figures()
     else:
-        data.setdefault("compare", {}).update(compare(args.tasks, args.seeds))
+        for task, r in compare(args.tasks, args.seeds, args.strategies, args.keep).items():
+            data.setdefault("compare", {}).setdefault(task, {"budget": r["budget"], "strategies": {}})["strategies"].update(r["strategies"])
         print(table(data["compare"]))
     save(data, path)
     return data

@@ -8,6 +8,7 @@ talk through the protocols described in docs/architecture.md.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,12 +22,14 @@ from genome.envs.native import NativeEnvSpec, native_spec
 from genome.errors import ConfigError
 from genome.nets.conv import ConvStructure
 from genome.policies.binary_mlp import BinaryMLP
+from genome.policies.chromatic import ControlledFamily
 from genome.policies.conv import ConvFamily
 from genome.policies.dense import DenseFamily
 from genome.policies.heads import ActionHead
 from genome.rollout.gym_problem import GymProblem, GymSpec, episode_seed, make_env
 from genome.rollout.problem import NativeProblem, random_observations
 from genome.strategies import STRATEGIES, Strategy
+from genome.strategies.controller import ControlledStrategy
 
 #: real-valued family -> (layer kind, uses policy.hidden); every name of
 #: :data:`genome.config.FAMILIES` is here or ``binary_mlp``
@@ -90,15 +93,18 @@ def build_encoder(cfg: Config, env: NativeEnvSpec) -> Encoder:
 
 
 def real_family(cfg: Config, observation_space, action_space) -> DenseFamily:
-    """A real-valued family for Box observations (flattened)."""
+    """A real-valued family for Box observations (flattened). For ``chromatic`` / ``masked``:
+    the dense base network (``linear`` when ``policy.hidden`` is empty, else ``mlp``)."""
     import gymnasium as gym
 
     pc = cfg.policy
+    if pc.family in ("chromatic", "masked"):
+        pc = dataclasses.replace(pc, family="mlp" if pc.hidden else "linear")
     if not isinstance(observation_space, gym.spaces.Box):
         raise ConfigError(f"policy.family = {pc.family} needs Box observations, got {observation_space}; use policy.family = binary_mlp")
     kind, uses_hidden = REAL_FAMILIES[pc.family]
     hidden = list(pc.hidden) if uses_hidden else []
-    if not uses_hidden and pc.hidden and pc.hidden != PolicyConfig().hidden:
+    if not uses_hidden and pc.hidden and pc.hidden != PolicyConfig().hidden and cfg.policy.family == "linear":
         raise ConfigError(f"policy.family = linear has no hidden layers, but policy.hidden = {pc.hidden}; use policy.family = mlp")
     head = build_head(cfg, action_space, real=True)
     return DenseFamily.create(pc.family, int(np.prod(observation_space.shape)), hidden, head, kind, pc.output_bias,
@@ -119,14 +125,43 @@ def conv_family(cfg: Config, observation_space, action_space) -> ConvFamily:
     return ConvFamily(ConvStructure.nature_dqn(shape, cfg.policy.hidden, head.n_outputs, scale), head)
 
 
+def controlled(cfg: Config, base):
+    """Wrap the base family for ``chromatic``, ``masked`` and ``binary_chromatic``; other
+    families pass through."""
+    pc = cfg.policy
+    if pc.family not in ("chromatic", "masked", "binary_chromatic"):
+        return base
+    if pc.family == "binary_chromatic":
+        return ControlledFamily(pc.family, base, base.n_params, pc.partitions)
+    s = base.structure
+    choices = 2 if pc.family == "masked" else pc.partitions
+    return ControlledFamily(pc.family, base, s.n_weight_params, choices, s.n_params - s.n_weight_params)
+
+
 def build_strategy(cfg: Config, family) -> Strategy:
     sc = cfg.strategy
     cls = STRATEGIES[sc.name]
+    if isinstance(family, ControlledFamily):
+        if sc.name == "ga":
+            raise ConfigError(f"policy.family = {family.name} trains with its controller and "
+                              f"strategy.name = {'bernoulli_nes' if family.genome_kind == 'bits' else 'openai_es'}, not ga")
+        inner = build_strategy(cfg, _SearchedPart(family))
+        pc = cfg.policy
+        return ControlledStrategy(inner, family.n_edges, family.n_choices, pc.controller, pc.controller_lr, pc.controller_entropy,
+                                  pc.controller_decay, pc.controller_schedule, pc.controller_period)
     if family.genome_kind not in cls.genome_kinds:
         kinds = "bit" if family.genome_kind == "bits" else "real-valued"
         raise ConfigError(f"strategy {sc.name} cannot train policy.family = {cfg.policy.family} ({kinds} genomes); "
                           f"use strategy.name = {'bernoulli_nes' if family.genome_kind == 'bits' else 'openai_es'}")
     return cls.from_config(family, sc)
+
+
+class _SearchedPart:
+    """The searched part of a controlled family, as the inner strategy sees it."""
+
+    def __init__(self, family: ControlledFamily):
+        self.genome_kind, self.n_params, self.initial_genome = family.genome_kind, family.n_params, family.initial_genome
+        self.name, self.layer_sizes = family.name, family.layer_sizes
 
 
 # ------------------------------------------------------------------- build
@@ -140,12 +175,13 @@ def build(cfg: Config) -> Setup:
         raise ConfigError(f"policy.family = conv needs image observations, and {cfg.env.id} has {env.obs_size} numbers; "
                           "use an Atari id with env.preprocess = atari (e.g. the frostbite-ga preset)")
     stats = None
-    if cfg.policy.family == "binary_mlp":
+    if cfg.policy.family in ("binary_mlp", "binary_chromatic"):
         family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, native_spaces(env)[1], real=False), cfg.policy.bias_bits)
     else:
         family = real_family(cfg, *native_spaces(env))
         if family.uses_obs_stats:
             stats = RunningStats.empty(env.obs_size)
+    family = controlled(cfg, family)
     problem = NativeProblem(env, family, cfg.run.seed, cfg.env.max_episode_steps or None)
     return Setup(cfg, env.env_id, env, build_strategy(cfg, family), problem, cfg.target_value(env.reward_threshold), stats, stats is not None)
 
@@ -190,7 +226,7 @@ def build_gym(cfg: Config) -> Setup:
         raise ConfigError(f"cannot make environment {ec.id!r} with env.kwargs {ec.kwargs}: {type(exc).__name__}: {exc}") from None
     try:
         stats, running = None, False
-        if pc.family == "binary_mlp":
+        if pc.family in ("binary_mlp", "binary_chromatic"):
             if uses_running_stats(env.observation_space):
                 stats = RunningStats.empty(obs_dims(env.observation_space))
                 stats.add_samples(random_gym_observations(env, pc.encoder_samples, cfg.run.seed))
@@ -209,6 +245,7 @@ def build_gym(cfg: Config) -> Setup:
         threshold = env.spec.reward_threshold if env.spec is not None else None
     finally:
         env.close()
+    family = controlled(cfg, family)
     spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running, ec.preprocess)
     problem = GymProblem(spec, family)
     return Setup(cfg, ec.id, None, build_strategy(cfg, family), problem, cfg.target_value(threshold), stats, running)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -113,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="output file, e.g. policy.c")
     ex.add_argument("--prefix", default="genome", help="prefix of the C symbols (default: genome)")
     ex.set_defaults(func=cmd_export)
+
+    rp = sub.add_parser("report", help="the chromatic-networks paper's table for runs, and a picture of their colorings",
+                        description="Environment, architecture, partitions, mean and max reward, weight parameters, compression and bits of each run.")
+    rp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run directories")
+    rp.add_argument("--plot", metavar="FILE.png", help="draw each layer's coloring (or mask) of the chromatic/masked runs")
+    rp.add_argument("--episodes", type=_nonneg_int, default=0, help="evaluate each policy again on N episodes (default: the run's final evaluation)")
+    rp.add_argument("--json", action="store_true", help="print the rows as JSON")
+    rp.set_defaults(func=cmd_report)
 
     pr = sub.add_parser("presets", help="list the built-in presets")
     pr.set_defaults(func=cmd_presets)
@@ -256,6 +265,17 @@ def cmd_eval(args) -> int:
             f"{env_id}: {stats['episodes']} episodes (seed {args.seed}): mean {stats['mean']:.2f} ± {stats['std']:.2f}, "
             f"min {stats['min']:.2f}, median {stats['median']:.2f}, max {stats['max']:.2f}"
         )
+    return 0
+
+
+def cmd_report(args) -> int:
+    from genome import report
+
+    rows = [report.run_row(Path(r), args.episodes) for r in args.runs]
+    print(json.dumps(rows) if args.json else report.table(rows))
+    if args.plot:
+        report.plot([Path(r) for r in args.runs], args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 

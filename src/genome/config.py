@@ -44,12 +44,12 @@ class EnvConfig:
                                 "center checks, stopping tests and evaluations see the true reward", default=0.0)
 
 
-FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant", "conv")
+FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant", "conv", "masked", "chromatic", "binary_chromatic")
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES), or real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames)", default="binary_mlp")
+    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES), or real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing searched by a controller: chromatic, masked, binary_chromatic", default="binary_mlp")
     hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; conv: the dense layers after the convolutions; linear has none)", default_factory=lambda: [64])
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
@@ -64,6 +64,15 @@ class PolicyConfig:
     obs_norm: bool = _help("real families: normalize observations with running mean/std of the members' observations", default=True)
     obs_std_floor: float = _help("real families: normalization divides by max(std, this)", default=0.1)
     obs_clip: float = _help("real families: normalized observations are clipped to [-this, this]", default=5.0)
+    partitions: int = _help("chromatic families: M, the number of shared weights (colors) every edge chooses from", default=8)
+    controller: str = _help("chromatic/masked families: 'reinforce' (a per-edge controller learns the coloring/mask) or "
+                            "'frozen' (a fixed random one: the baseline)", default="reinforce")
+    controller_lr: float = _help("controller: REINFORCE step size on the per-edge logits", default=0.1)
+    controller_entropy: float = _help("controller: entropy bonus", default=0.0)
+    controller_decay: float = _help("controller: moving-average decay of the reward baseline", default=0.9)
+    controller_schedule: str = _help("controller: 'joint' (weights and controller step on the same rollouts every generation) or "
+                                     "'alternate' (one of the two per phase of controller_period generations)", default="joint")
+    controller_period: int = _help("controller: generations per phase with controller_schedule = alternate", default=10)
 
 
 @dataclass(frozen=True)

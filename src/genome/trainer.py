@@ -33,6 +33,7 @@ from genome.errors import ConfigError
 from genome.evaluate import describe
 from genome.io import atomic_write_text
 from genome.encoders.auto import RunningStats
+from genome.policies.chromatic import ARCHITECTURE_FILE, save_architecture
 from genome.policy import POLICY_FILE, Policy
 from genome.rollout.executors import make_executor
 from genome.rollout.problem import EpisodeRequest, EvalResult
@@ -266,7 +267,7 @@ class Trainer:
             if row["eval/return_mean"] - run.target_se * se >= target:
                 # decoded now: the running statistics move on below, and the saved
                 # policy must be the one that passed the test
-                passed = (self.setup.family.decode(center), test)
+                passed = (self.setup.family.decode(center), test, center)
         stats = self.setup.stats
         if self.setup.running and result.obs_sum is not None:
             # the next generation's encoder edges / normalizer: all observations seen so far
@@ -348,8 +349,8 @@ class Trainer:
             tests = [self._run(g, run.eval_episodes, rng.EVAL, self.state.generation) for g in candidates]
             self.frames += sum(t.total_frames for t in tests)
             pick = int(np.argmax([t.returns.mean() for t in tests]))
-            final = (self.setup.family.decode(candidates[pick]), tests[pick])
-        policy, test = final
+            final = (self.setup.family.decode(candidates[pick]), tests[pick], candidates[pick])
+        policy, test, genome = final
         evaluation = describe(test.returns)
         summary = {
             "solved": solved,
@@ -372,11 +373,18 @@ class Trainer:
             "layer_sizes": list(self.setup.family.layer_sizes),
             "policy_bytes": len(policy.to_bytes()),
         }
+        arch = None
+        if hasattr(self.setup.family, "architecture"):  # chromatic / masked: the chosen coloring or mask
+            arch = self.setup.family.architecture(genome)
+            summary.update({"partitions": arch["partitions"], "edges": arch["edges"], "weight_params": arch["weight_params"],
+                            "storage_bits": arch["bits"], "controller": self.cfg.policy.controller})
         if self.resumed_from is not None:
             summary["resumed_from"] = self.resumed_from.name
         if self.run_dir is not None:
             policy.save(self.run_dir / POLICY_FILE)
             summary["policy"] = POLICY_FILE
+            if arch is not None:
+                save_architecture(self.run_dir / ARCHITECTURE_FILE, arch)
             atomic_write_text(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return TrainResult(summary=summary, policy=policy, history=self.history, run_dir=self.run_dir)
 

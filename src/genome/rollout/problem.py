@@ -142,7 +142,8 @@ class NativeProblem:
 
     def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
         arrays = self.family.decode_arrays(genomes)
-        return run_native(self.env, self.max_episode_steps, self.family, arrays, self.seed, request, member_offset, self.gathers_stats)
+        model = getattr(self.family, "base", self.family)  # a controlled family decodes to its base family's arrays
+        return run_native(self.env, self.max_episode_steps, model, arrays, self.seed, request, member_offset, self.gathers_stats)
 
     def close(self) -> None:
         """Nothing to release (the Gymnasium problem closes its environments)."""
