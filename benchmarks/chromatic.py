@@ -1,0 +1,121 @@
+"""Chromatic networks against the paper's table (Song, Choromanski et al. 2020, Table 1),
+the trained controller against a frozen one, the H41 comparison of compact families, and
+binary chromatic policies.
+
+Run:  python benchmarks/chromatic.py paper  [--seeds 0 1 2] [--presets swimmer-chromatic ...]
+      python benchmarks/chromatic.py frozen [--seeds 0 1 2]     # HalfCheetah, controller vs frozen, equal frames
+      python benchmarks/chromatic.py h41    [--seeds 0]         # chromatic, masked, toeplitz, circulant, mlp with 41 hidden units
+      python benchmarks/chromatic.py binary [--seeds 0]         # binary_chromatic on CartPole and LunarLander vs binary_mlp
+
+Every run is `genome train PRESET --seed S` (budgets in the presets), then `genome report`
+rows (the final 100-episode evaluation of the policy with the most likely coloring:
+mean and max reward, weight parameters, compression, bits) and frames used. Writes
+benchmarks/results/chromatic.json, markdown tables and PNGs of the colorings
+(benchmarks/results/chromatic-*.png). Gymnasium v5 MuJoCo environments; the paper's
+numbers are for Gym v2 on MuJoCo 1.5 and are references, not the same task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import RESULTS, save  # benchmarks/common.py
+
+GENOME = [sys.executable, "-m", "genome.cli"]
+#: the paper's Table 1 rows: preset -> (mean reward, partitions)
+PAPER = {"swimmer-chromatic": (97, 8), "hopper-chromatic": (216, 11), "halfcheetah-chromatic": (1812, 17), "halfcheetah-chromatic-h41": (2148, 17)}
+#: the paper's H41 HalfCheetah comparison: family -> (weight parameters, best reward reached)
+PAPER_H41 = {"chromatic": (17, 3779), "masked": (40, 4806), "toeplitz": (103, 2525), "circulant": (82, 1728), "mlp": (943, 3614)}
+H41 = {
+    "chromatic": ["halfcheetah-chromatic-h41"],
+    "masked": ["halfcheetah-chromatic-h41", "--set", "policy.family=masked"],
+    "toeplitz": ["halfcheetah-chromatic-h41", "--set", "policy.family=toeplitz"],
+    "circulant": ["halfcheetah-chromatic-h41", "--set", "policy.family=circulant"],
+    "mlp": ["halfcheetah-chromatic-h41", "--set", "policy.family=mlp"],
+}
+BINARY = {
+    "cartpole": (["cartpole", "--set", "policy.family=binary_chromatic", "--set", "policy.partitions=16"], ["cartpole"]),
+    "lunarlander": (["lunarlander", "--set", "policy.family=binary_chromatic", "--set", "policy.partitions=32"], ["lunarlander"]),
+}
+
+
+def train_and_report(args: list[str], out: Path, name: str, seed: int) -> dict:
+    run = out / name
+    if not (run / "summary.json").exists():
+        subprocess.run(GENOME + ["train", *args, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet"], check=True, capture_output=True)
+    row = json.loads(subprocess.run(GENOME + ["report", str(run), "--json"], check=True, capture_output=True, text=True).stdout.splitlines()[0])[0]
+    row["seed"] = seed
+    print(f"{name}: mean {row['mean']:.1f}, max {row['max']:.1f}, {row['weight_params']} weights, {row['bits']} bits, {row['frames'] / 1e6:.2f} M frames", flush=True)
+    return row
+
+
+def plot(runs: list[Path], path: Path) -> None:
+    subprocess.run(GENOME + ["report", *map(str, runs), "--plot", str(path)], check=True, capture_output=True)
+
+
+def table(rows: list[dict], ref: dict | None = None) -> str:
+    out = ["| runs | architecture | family | partitions | mean (median of seeds) | max | weight params | bits | frames | paper |",
+           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["label"], []).append(r)
+    for label, rs in groups.items():
+        paper = ref.get(label, "") if ref else ""
+        out.append(f"| {label} ({len(rs)} seeds) | {rs[0]['architecture']} | {rs[0]['family']} | {rs[0]['partitions']} | "
+                   f"{statistics.median(r['mean'] for r in rs):.1f} ({', '.join(format(r['mean'], '.0f') for r in rs)}) | "
+                   f"{max(r['max'] for r in rs):.0f} | {statistics.median(r['weight_params'] for r in rs):.0f} | {rs[0]['bits']} | "
+                   f"{statistics.median(r['frames'] for r in rs) / 1e6:.2f} M | {paper} |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=["paper", "frozen", "h41", "binary"])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--presets", nargs="*", default=list(PAPER))
+    parser.add_argument("--keep", help="keep run directories here (finished runs found there are reported, not retrained)")
+    parser.add_argument("--out", default=str(RESULTS / "chromatic.json"))
+    args = parser.parse_args(argv)
+    path = Path(args.out)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep) if args.keep else Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        rows, ref = [], {}
+        if args.part == "paper":
+            for preset in args.presets:
+                for seed in args.seeds:
+                    rows.append({"label": preset, **train_and_report([preset], out, f"{preset}-{seed}", seed)})
+                ref[preset] = f"mean {PAPER[preset][0]}, {PAPER[preset][1]} partitions"
+                plot([out / f"{preset}-{s}" for s in args.seeds], RESULTS / f"chromatic-{preset}.png")
+        elif args.part == "frozen":
+            for label, extra in (("controller", []), ("frozen", ["--set", "policy.controller=frozen"])):
+                for seed in args.seeds:
+                    rows.append({"label": label, **train_and_report(["halfcheetah-chromatic", *extra], out, f"halfcheetah-{label}-{seed}", seed)})
+        elif args.part == "h41":
+            for label, a in H41.items():
+                for seed in args.seeds:
+                    rows.append({"label": label, **train_and_report(a, out, f"h41-{label}-{seed}", seed)})
+                ref[label] = f"{PAPER_H41[label][0]} weights, best {PAPER_H41[label][1]}"
+            plot([out / f"h41-{label}-{args.seeds[0]}" for label in ("chromatic", "masked")], RESULTS / "chromatic-h41.png")
+        else:
+            for env, (chromatic, mlp) in BINARY.items():
+                for seed in args.seeds:
+                    for label, a in ((f"{env}-binary_chromatic", chromatic), (f"{env}-binary_mlp", mlp)):
+                        r = train_and_report(a, out, f"{label}-{seed}", seed)
+                        r["policy_bytes"] = json.loads((out / f"{label}-{seed}" / "summary.json").read_text())["policy_bytes"]
+                        rows.append({"label": label, **r})
+        data[args.part] = rows
+        print(table(rows, ref))
+    save(data, path)
+    return data
+
+
+if __name__ == "__main__":
+    main()
