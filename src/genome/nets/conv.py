@@ -36,6 +36,7 @@ docs/architecture.md.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,13 +55,17 @@ _BLAS = None
 
 def one_blas_thread():
     """A context in which numpy's BLAS runs one thread (threadpoolctl), so matrix products
-    give the same bits whatever the process's thread settings."""
+    give the same bits whatever the process's thread settings. Where BLAS already runs one
+    thread (worker processes, or inside an outer ``one_blas_thread``) it changes nothing:
+    switching OpenBLAS's thread count costs more than a small product."""
     global _BLAS
     if _BLAS is None:
         from threadpoolctl import ThreadpoolController
 
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+        _BLAS = ThreadpoolController().select(user_api="blas")
+    if all(lib.get_num_threads() == 1 for lib in _BLAS.lib_controllers):
+        return contextlib.nullcontext()
+    return _BLAS.limit(limits=1)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -82,6 +87,25 @@ def im2col(y, kernel, stride, ho, wo, out):
                         for ch in range(c):
                             out[r, q + b * c + ch] = src[x0 + b, ch]
                     q += run
+                r += 1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def im2col_planar(x, scale, kernel, stride, ho, wo, out):
+    """:func:`im2col` of channel-first observations ``x`` ``(k, C, H, W)`` (any dtype), each
+    value converted to float32 and multiplied by ``scale`` on the way: the first layer
+    reads the frames as they come, with no scaled channel-last copy."""
+    k, c = x.shape[0], x.shape[1]
+    r = 0
+    for n in range(k):
+        for i in range(ho):
+            for j in range(wo):
+                q = 0
+                for a in range(kernel):
+                    for b in range(kernel):
+                        for ch in range(c):
+                            out[r, q] = np.float32(x[n, ch, i * stride + a, j * stride + b]) * scale
+                            q += 1
                 r += 1
 
 
@@ -172,11 +196,16 @@ class ConvStructure:
         ``(k, C, H, W)``, any dtype) through one member's flat float32 ``params``."""
         k = x.shape[0]
         c, h, w = self.in_shape
-        y = np.ascontiguousarray(np.multiply(x.reshape(k, c, h, w), np.float32(self.input_scale), dtype=np.float32).transpose(0, 2, 3, 1))
+        x = np.ascontiguousarray(x).reshape(k, c, h, w)
         weights = self.views(params)
-        for (wt, b), (f, ker, s), (ho, wo, _) in zip(weights, self.convs, self.conv_shapes):
+        if not self.convs:
+            y = np.multiply(x, np.float32(self.input_scale), dtype=np.float32).transpose(0, 2, 3, 1)
+        for layer, ((wt, b), (f, ker, s), (ho, wo, _)) in enumerate(zip(weights, self.convs, self.conv_shapes)):
             cols = np.empty((k * ho * wo, wt.shape[0]), dtype=np.float32)
-            im2col(y, ker, s, ho, wo, cols)
+            if layer == 0:
+                im2col_planar(x, np.float32(self.input_scale), ker, s, ho, wo, cols)
+            else:
+                im2col(y, ker, s, ho, wo, cols)
             y = cols @ wt
             y += b
             np.maximum(y, 0, out=y)

@@ -23,6 +23,7 @@ from numba import njit
 
 import math
 
+from genome.nets.conv import one_blas_thread
 from genome.policies.heads import ARGMAX, continuous_actions
 from genome.rng import make_key, random_u64
 from genome.rollout.problem import EpisodeRequest, EvalResult
@@ -194,45 +195,48 @@ class GymProblem:
         envs = [self._env(s) for s in range(slots)]
         kind, bins, low, high, scale = head.arrays()
         limit = spec.step_limit
-        while True:
-            busy = np.flatnonzero(slot_task >= 0)
-            if busy.size == 0:
-                break
-            members = slot_task[busy] // episodes
-            scores = fam.forward_indexed(arrays, members, obs[busy])
-            if kind == ARGMAX:
-                actions = np.argmax(scores, axis=1).tolist()  # ties to the lowest index
-            else:
-                actions = np.empty((busy.size, head.action_dim), dtype=np.float32)
-                continuous_actions(scores, kind, bins, low, high, scale, actions)
-            for i, s in enumerate(busy.tolist()):
-                m, e = divmod(int(slot_task[s]), episodes)
-                if m in failures:  # failed in another slot meanwhile
-                    start(s)
-                    continue
-                try:
-                    o, r, terminated, truncated, _ = envs[s].step(actions[i])
-                except Exception as exc:  # noqa: BLE001
-                    fail(m, f"step raised {type(exc).__name__}: {exc}")
-                    start(s)
-                    continue
-                slot_steps[s] += 1
-                frames[m, e] += 1
-                r = float(r)
-                if not math.isfinite(r):
-                    fail(m, f"non-finite reward {r} at step {slot_steps[s]}")
-                    start(s)
-                    continue
-                slot_return[s] += r
-                if terminated or truncated:
-                    returns[m, e] = slot_return[s]
-                    start(s)
-                elif slot_steps[s] >= limit:
-                    fail(m, f"episode did not end within the step limit of {limit} steps")
-                    start(s)
-                elif not observe(s, o):
-                    fail(m, f"non-finite observation at step {slot_steps[s]}")
-                    start(s)
+        # BLAS (the conv family's matrix products) on one thread for the whole loop: its bits
+        # depend on the thread count, and switching it per step costs more than the step
+        with one_blas_thread():
+            while True:
+                busy = np.flatnonzero(slot_task >= 0)
+                if busy.size == 0:
+                    break
+                members = slot_task[busy] // episodes
+                scores = fam.forward_indexed(arrays, members, obs[busy])
+                if kind == ARGMAX:
+                    actions = np.argmax(scores, axis=1).tolist()  # ties to the lowest index
+                else:
+                    actions = np.empty((busy.size, head.action_dim), dtype=np.float32)
+                    continuous_actions(scores, kind, bins, low, high, scale, actions)
+                for i, s in enumerate(busy.tolist()):
+                    m, e = divmod(int(slot_task[s]), episodes)
+                    if m in failures:  # failed in another slot meanwhile
+                        start(s)
+                        continue
+                    try:
+                        o, r, terminated, truncated, _ = envs[s].step(actions[i])
+                    except Exception as exc:  # noqa: BLE001
+                        fail(m, f"step raised {type(exc).__name__}: {exc}")
+                        start(s)
+                        continue
+                    slot_steps[s] += 1
+                    frames[m, e] += 1
+                    r = float(r)
+                    if not math.isfinite(r):
+                        fail(m, f"non-finite reward {r} at step {slot_steps[s]}")
+                        start(s)
+                        continue
+                    slot_return[s] += r
+                    if terminated or truncated:
+                        returns[m, e] = slot_return[s]
+                        start(s)
+                    elif slot_steps[s] >= limit:
+                        fail(m, f"episode did not end within the step limit of {limit} steps")
+                        start(s)
+                    elif not observe(s, o):
+                        fail(m, f"non-finite observation at step {slot_steps[s]}")
+                        start(s)
         for m in failures:
             returns[m] = np.nan
         return EvalResult(returns, frames, failures, obs_count, obs_sum, obs_sumsq)
