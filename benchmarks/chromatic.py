@@ -87,23 +87,25 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        rows, ref = [], {}
+        rows = []
+        ref = ({p: f"mean {m}, {k} partitions" for p, (m, k) in PAPER.items()} if args.part == "paper" else
+               {f: f"{w} weights, best {b}" for f, (w, b) in PAPER_H41.items()} if args.part == "h41" else {})
         if args.part == "paper":
             for preset in args.presets:
                 for seed in args.seeds:
                     rows.append({"label": preset, **train_and_report([preset], out, f"{preset}-{seed}", seed)})
-                ref[preset] = f"mean {PAPER[preset][0]}, {PAPER[preset][1]} partitions"
                 plot([out / f"{preset}-{s}" for s in args.seeds], RESULTS / f"chromatic-{preset}.png")
         elif args.part == "frozen":
-            for label, extra in (("controller", []), ("frozen", ["--set", "policy.controller=frozen"])):
+            # the controller runs are the paper part's halfcheetah-chromatic runs (same preset, same names)
+            for label, extra, name in (("controller", [], "halfcheetah-chromatic"), ("frozen", ["--set", "policy.controller=frozen"], "halfcheetah-frozen")):
                 for seed in args.seeds:
-                    rows.append({"label": label, **train_and_report(["halfcheetah-chromatic", *extra], out, f"halfcheetah-{label}-{seed}", seed)})
+                    rows.append({"label": label, **train_and_report(["halfcheetah-chromatic", *extra], out, f"{name}-{seed}", seed)})
         elif args.part == "h41":
             for label, a in H41.items():
-                for seed in args.seeds:
-                    rows.append({"label": label, **train_and_report(a, out, f"h41-{label}-{seed}", seed)})
-                ref[label] = f"{PAPER_H41[label][0]} weights, best {PAPER_H41[label][1]}"
-            plot([out / f"h41-{label}-{args.seeds[0]}" for label in ("chromatic", "masked")], RESULTS / "chromatic-h41.png")
+                for seed in args.seeds:  # the chromatic runs are the paper part's halfcheetah-chromatic-h41 runs
+                    name = f"halfcheetah-chromatic-h41-{seed}" if label == "chromatic" else f"h41-{label}-{seed}"
+                    rows.append({"label": label, **train_and_report(a, out, name, seed)})
+            plot([out / f"halfcheetah-chromatic-h41-{args.seeds[0]}", out / f"h41-masked-{args.seeds[0]}"], RESULTS / "chromatic-h41.png")
         else:
             for env, (chromatic, mlp) in BINARY.items():
                 for seed in args.seeds:
@@ -111,6 +113,9 @@ def main(argv=None) -> dict:
                         r = train_and_report(a, out, f"{label}-{seed}", seed)
                         r["policy_bytes"] = json.loads((out / f"{label}-{seed}" / "summary.json").read_text())["policy_bytes"]
                         rows.append({"label": label, **r})
+        # rows of labels not rerun now (e.g. another --presets) are kept
+        labels = {r["label"] for r in rows}
+        rows = [r for r in data.get(args.part, []) if r["label"] not in labels] + rows
         data[args.part] = rows
         print(table(rows, ref))
     save(data, path)

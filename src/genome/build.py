@@ -148,7 +148,7 @@ def build_strategy(cfg: Config, family) -> Strategy:
         inner = build_strategy(cfg, _SearchedPart(family))
         pc = cfg.policy
         return ControlledStrategy(inner, family.n_edges, family.n_choices, pc.controller, pc.controller_lr, pc.controller_entropy,
-                                  pc.controller_decay, pc.controller_schedule, pc.controller_period)
+                                  pc.controller_decay, pc.controller_schedule, pc.controller_period, pc.controller_init)
     if family.genome_kind not in cls.genome_kinds:
         kinds = "bit" if family.genome_kind == "bits" else "real-valued"
         raise ConfigError(f"strategy {sc.name} cannot train policy.family = {cfg.policy.family} ({kinds} genomes); "

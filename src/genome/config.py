@@ -73,6 +73,8 @@ class PolicyConfig:
     controller_schedule: str = _help("controller: 'joint' (weights and controller step on the same rollouts every generation) or "
                                      "'alternate' (one of the two per phase of controller_period generations)", default="joint")
     controller_period: int = _help("controller: generations per phase with controller_schedule = alternate", default=10)
+    controller_init: float = _help("controller: logit added to one random choice per edge at the start (0: uniform, as the paper; "
+                                   "c > 0 starts the search near that random coloring: p = e^c / (e^c + K - 1))", default=0.0)
 
 
 @dataclass(frozen=True)

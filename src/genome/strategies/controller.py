@@ -26,7 +26,11 @@ Each generation:
 
 ``controller = "frozen"``: no sampling and no controller step; every member uses the
 most likely choices of the initial logits -- a fixed random partition (the paper's
-baseline). The trained policy is the inner center with the controller's most likely
+baseline). ``init = c > 0`` adds ``c`` to that random choice's logit on every edge, so the
+search starts near the random coloring (each edge keeps it with probability
+``e^c / (e^c + K - 1)``) instead of uniform: with few rollouts per generation, members
+that differ from the center in a few edges give the controller a clearer signal per edge
+and the shared weights a coloring close to the one they are trained for. The trained policy is the inner center with the controller's most likely
 choices. The initial logits are ``N(0, 0.01^2)`` from ``(seed, INIT)``, so the most likely
 coloring starts as a uniform random one.
 """
@@ -105,20 +109,20 @@ class ControlledStrategy(Strategy):
     tracks_best = True
 
     def __init__(self, inner: Strategy, n_edges: int, n_choices: int, controller: str = "reinforce", lr: float = 0.1,
-                 entropy: float = 0.0, decay: float = 0.9, schedule: str = "joint", period: int = 10):
+                 entropy: float = 0.0, decay: float = 0.9, schedule: str = "joint", period: int = 10, init: float = 0.0):
         if controller not in ("reinforce", "frozen"):
             raise ConfigError(f"policy.controller must be 'reinforce' or 'frozen', got {controller!r}")
         if schedule not in ("joint", "alternate"):
             raise ConfigError(f"policy.controller_schedule must be 'joint' or 'alternate', got {schedule!r}")
-        if lr < 0 or entropy < 0 or not 0 <= decay < 1 or period < 1:
-            raise ConfigError("policy.controller_lr and policy.controller_entropy must be >= 0, policy.controller_decay in [0, 1), "
-                              "policy.controller_period >= 1")
+        if lr < 0 or entropy < 0 or init < 0 or not 0 <= decay < 1 or period < 1:
+            raise ConfigError("policy.controller_lr, policy.controller_entropy and policy.controller_init must be >= 0, "
+                              "policy.controller_decay in [0, 1), policy.controller_period >= 1")
         self.inner = inner
         self.name = inner.name
         self.genome_kinds = inner.genome_kinds
         self.n_edges, self.n_choices = int(n_edges), int(n_choices)
         self.controller, self.lr, self.entropy, self.decay = controller, float(lr), float(entropy), float(decay)
-        self.schedule, self.period = schedule, int(period)
+        self.schedule, self.period, self.init_logit = schedule, int(period), float(init)
         self.dtype = np.uint8 if inner.genome_kinds == ("bits",) else np.float32
 
     @classmethod
@@ -128,6 +132,7 @@ class ControlledStrategy(Strategy):
     def init(self, seed: int) -> ControlledState:
         key = np.uint64(rng.make_key(np.uint64(seed), rng.INIT, 99, 0))
         logits = 0.01 * rng.normals(key, self.n_edges * self.n_choices).reshape(self.n_edges, self.n_choices)
+        logits[np.arange(self.n_edges), np.argmax(logits, axis=1)] += self.init_logit  # the same random coloring, favoured
         return ControlledState(self.inner.init(seed), logits, float("nan"), 0, int(seed))
 
     def best_choices(self, state: ControlledState) -> np.ndarray:
