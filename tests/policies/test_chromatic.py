@@ -100,11 +100,11 @@ def test_frozen_controller_is_one_fixed_random_partition():
 
 def test_controller_init_favours_the_frozen_random_coloring():
     inner = OpenAIES(2, population=4, sigma=0.1, lr=0.01)
-    uniform = ControlledStrategy(inner, n_edges=50, n_choices=5, controller="frozen").init(3)
-    favoured = ControlledStrategy(inner, n_edges=50, n_choices=5, init=2.0).init(3)
-    np.testing.assert_array_equal(ControlledStrategy(inner, 50, 5, init=2.0).best_choices(favoured),
-                                  ControlledStrategy(inner, 50, 5, controller="frozen").best_choices(uniform))
-    p = softmax(favoured.logits).max(axis=1)
+    frozen = ControlledStrategy(inner, n_edges=50, n_choices=5, controller="frozen")
+    favoured = ControlledStrategy(inner, n_edges=50, n_choices=5, init=2.0)
+    state = favoured.init(3)
+    np.testing.assert_array_equal(favoured.best_choices(state), frozen.best_choices(frozen.init(3)))
+    p = softmax(state.logits).max(axis=1)
     np.testing.assert_allclose(p, np.e**2 / (np.e**2 + 4), atol=0.01)  # initial logits are N(0, 0.01^2)
     with pytest.raises(ConfigError, match="controller_init"):
         ControlledStrategy(inner, 50, 5, init=-1.0)

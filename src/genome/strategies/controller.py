@@ -26,13 +26,12 @@ Each generation:
 
 ``controller = "frozen"``: no sampling and no controller step; every member uses the
 most likely choices of the initial logits -- a fixed random partition (the paper's
-baseline). ``init = c > 0`` adds ``c`` to that random choice's logit on every edge, so the
-search starts near the random coloring (each edge keeps it with probability
-``e^c / (e^c + K - 1)``) instead of uniform: with few rollouts per generation, members
-that differ from the center in a few edges give the controller a clearer signal per edge
-and the shared weights a coloring close to the one they are trained for. The trained policy is the inner center with the controller's most likely
+baseline). The trained policy is the inner center with the controller's most likely
 choices. The initial logits are ``N(0, 0.01^2)`` from ``(seed, INIT)``, so the most likely
-coloring starts as a uniform random one.
+coloring starts as a uniform random one; ``init = c > 0`` adds ``c`` to that choice's
+logit on every edge, so the search starts near the same random coloring (each edge keeps
+it with probability ``e^c / (e^c + K - 1)``) and the sampled colorings stay close to the
+most likely one, the one the final policy uses.
 """
 
 from __future__ import annotations
