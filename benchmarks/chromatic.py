@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import RESULTS, save  # benchmarks/common.py
+from common import RESULTS, save, train_and_report  # benchmarks/common.py
 
 GENOME = [sys.executable, "-m", "genome.cli"]
 #: the paper's Table 1 rows: preset -> (mean reward, partitions)
@@ -48,16 +48,6 @@ BINARY = {
     "lunarlander": (["lunarlander", *_CONTROL, "--set", "policy.partitions=32", "--set", "run.max_frames=15000000"],
                     ["lunarlander"]),
 }
-
-
-def train_and_report(args: list[str], out: Path, name: str, seed: int) -> dict:
-    run = out / name
-    if not (run / "summary.json").exists():
-        subprocess.run(GENOME + ["train", *args, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet"], check=True, capture_output=True)
-    row = json.loads(subprocess.run(GENOME + ["report", str(run), "--json"], check=True, capture_output=True, text=True).stdout.splitlines()[0])[0]
-    row["seed"] = seed
-    print(f"{name}: mean {row['mean']:.1f}, max {row['max']:.1f}, {row['weight_params']} weights, {row['bits']} bits, {row['frames'] / 1e6:.2f} M frames", flush=True)
-    return row
 
 
 def plot(runs: list[Path], path: Path) -> None:

@@ -11,6 +11,12 @@ user can step the environment from Python: `env.step(action)` with a precomputed
 policies (the `*-ars` configuration: normalization, `clip` head) with 16 slots: encoding,
 the population forward pass, the action head, failure checks and observation statistics
 included. Writes benchmarks/results/gym_throughput.json.
+
+With EnvPool installed (`pip install 'genome[envpool]'`), two more columns for the
+environments it provides: a bare EnvPool loop (one pool of `--pool` environments stepped by
+one thread with a constant action, the fastest EnvPool goes on one core) and genome's path
+with `env.backend = "envpool"` (`env.num_envs = --pool`: one pool per chunk of that many
+episodes, each environment seeded with its episode's seed, made anew every chunk).
 """
 
 from __future__ import annotations
@@ -54,12 +60,31 @@ def bare(env_id: str, steps: int) -> float:
     return rate
 
 
-def genome_path(env_id: str, steps: int) -> tuple[float, float]:
+def bare_envpool(env_id: str, steps: int, pool: int) -> float:
+    import envpool
+
+    env = envpool.make_gymnasium(env_id, num_envs=pool, batch_size=pool, num_threads=1, seed=0)
+    env.reset()
+    action = np.zeros((pool, *env.action_space.shape), dtype=np.float32) if env.action_space.shape else np.zeros(pool, dtype=np.int32)
+    done = 0
+    t0 = time.perf_counter()
+    while done < steps:  # EnvPool resets finished environments itself
+        env.step(action)
+        done += pool
+    rate = done / (time.perf_counter() - t0)
+    env.close()
+    return rate
+
+
+def genome_path(env_id: str, steps: int, backend: str = "gymnasium", pool: int = 16) -> tuple[float, float]:
+    from dataclasses import replace
+
     from genome import config, rng
     from genome.build import build
     from genome.rollout.problem import EpisodeRequest
 
     cfg = config.load_preset(PRESET[env_id])
+    cfg = replace(cfg, env=replace(cfg.env, backend=backend, num_envs=pool if backend == "envpool" else cfg.env.num_envs))
     setup = build(cfg)
     fam = setup.family
     genomes = (np.random.default_rng(0).normal(size=(64, fam.n_params)) * 0.1).astype(np.float32)
@@ -79,17 +104,33 @@ def main(argv=None) -> dict:
     parser.add_argument("--envs", nargs="*", default=["HalfCheetah-v5", "Hopper-v5", "LunarLander-v3"])
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; medians are reported")
+    parser.add_argument("--pool", type=int, default=64, help="EnvPool: environments per pool (env.num_envs)")
     parser.add_argument("--out", default=str(RESULTS / "gym_throughput.json"))
     args = parser.parse_args(argv)
+    try:
+        import envpool
+
+        pooled = set(envpool.list_all_envs())
+    except ImportError:
+        pooled = set()
     rows = []
     for env_id in args.envs:
-        bs, gs = [], []
+        bs, gs, ebs, egs = [], [], [], []
         for _ in range(args.repeats):  # interleaved: the machine's speed drifts between runs
             bs.append(bare(env_id, args.steps))
             gs.append(genome_path(env_id, args.steps)[0])
+            if env_id in pooled:
+                ebs.append(bare_envpool(env_id, args.steps, args.pool))
+                egs.append(genome_path(env_id, args.steps, "envpool", args.pool)[0])
         b, g = float(np.median(bs)), float(np.median(gs))
-        rows.append({"env": env_id, "bare_steps_per_s": b, "genome_steps_per_s": g, "ratio": g / b, "bare_runs": bs, "genome_runs": gs})
-        print(f"{env_id:16s} bare env.step loop {b:8.0f} steps/s   genome worker path {g:8.0f} steps/s   ({100 * g / b:.0f}%)", flush=True)
+        row = {"env": env_id, "bare_steps_per_s": b, "genome_steps_per_s": g, "ratio": g / b, "bare_runs": bs, "genome_runs": gs}
+        line = f"{env_id:16s} bare env.step loop {b:8.0f} steps/s   genome worker path {g:8.0f} steps/s   ({100 * g / b:.0f}%)"
+        if ebs:
+            eb, eg = float(np.median(ebs)), float(np.median(egs))
+            row.update({"pool": args.pool, "envpool_bare_steps_per_s": eb, "envpool_genome_steps_per_s": eg, "envpool_bare_runs": ebs, "envpool_genome_runs": egs})
+            line += f"   bare EnvPool {eb:8.0f}   genome on EnvPool {eg:8.0f} steps/s ({eg / b:.2f}x the bare env.step loop)"
+        rows.append(row)
+        print(line, flush=True)
     save({"rows": rows}, args.out)
     return {"rows": rows}
 

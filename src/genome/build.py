@@ -169,7 +169,7 @@ def build(cfg: Config) -> Setup:
     if cfg.policy.family not in FAMILIES:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
     env = native_spec(cfg.env.id)
-    if env is None or cfg.env.kwargs or cfg.env.preprocess != "none":
+    if env is None or cfg.env.kwargs or cfg.env.preprocess != "none" or cfg.env.backend == "envpool":
         return build_gym(cfg)
     if cfg.policy.family == "conv":
         raise ConfigError(f"policy.family = conv needs image observations, and {cfg.env.id} has {env.obs_size} numbers; "
@@ -246,6 +246,10 @@ def build_gym(cfg: Config) -> Setup:
     finally:
         env.close()
     family = controlled(cfg, family)
-    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running, ec.preprocess)
+    if ec.backend == "envpool":  # fail now, with one line, if EnvPool lacks the id or a keyword
+        from genome.rollout.envpool_loop import make_pool
+
+        make_pool(ec.id, dict(ec.kwargs), [0], ec.max_episode_steps).close()
+    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running, ec.preprocess, ec.backend)
     problem = GymProblem(spec, family)
     return Setup(cfg, ec.id, None, build_strategy(cfg, family), problem, cfg.target_value(threshold), stats, running)

@@ -77,6 +77,7 @@ class GymSpec:
     slots: int = 16
     obs_stats: bool = False
     preprocess: str = "none"
+    backend: str = "gymnasium"  #: or "envpool" (rollout/envpool_loop.py)
 
 
 @njit(cache=True, nogil=True)
@@ -137,6 +138,10 @@ class GymProblem:
         self._envs = []
 
     def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
+        if self.spec.backend == "envpool":
+            from genome.rollout.envpool_loop import evaluate_envpool
+
+            return evaluate_envpool(self, genomes, member_offset, request)
         spec, fam = self.spec, self.family
         arrays = fam.decode_arrays(genomes)
         head = fam.head
