@@ -98,7 +98,9 @@ def table(results: dict) -> str:
         eps = [x["episodes"] if x["solved"] else None for x in r["runs"]]
         shown = ", ".join(f"{e:,}" if e is not None else f"not within {x['frames'] / 1e6:.1f} M steps" for e, x in zip(eps, r["runs"]))
         solved = [e for e in eps if e is not None]
-        median = f"{statistics.median(solved):,.0f}" if len(solved) == len(eps) else "-"
+        # an unsolved seed counts as infinitely many episodes: the median exists while most seeds solve
+        mid = statistics.median(e if e is not None else float("inf") for e in eps)
+        median = f"{mid:,.0f}" if mid != float("inf") else "-"
         out.append(f"| `{preset}` | {env} | {threshold:,} | {len(solved)}/{len(eps)} | {shown} | {median} | {ars} | "
                    f"{statistics.median(x['frames'] for x in r['runs']) / 1e6:.2f} M | {statistics.median(x['wall_seconds'] for x in r['runs']):.0f} s | "
                    f"{', '.join(format(x['eval_mean'], '.0f') for x in r['runs'])} |")
