@@ -99,7 +99,7 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
     """``GymProblem.evaluate`` on EnvPool: same inputs, same outputs, same failure rules
     (an exception, a non-finite observation or reward, or an episode past ``step_limit``
     fails its member alone)."""
-    from genome.rollout.gym_problem import _record, episode_seed
+    from genome.rollout.gym_problem import _record, episode_seed, raw_observations
 
     spec, fam = problem.spec, problem.family
     arrays = fam.decode_arrays(genomes)
@@ -109,8 +109,7 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
     frames = np.zeros((n, episodes), dtype=np.int64)
     failures: dict[int, str] = {}
     dims = fam.n_inputs
-    enc = getattr(fam, "encoder", None)
-    raw = getattr(fam, "raw_obs", False) or (enc is not None and enc.name in ("rawbits", "image"))
+    raw = raw_observations(fam)
     obs_count = np.zeros(n)
     gather = spec.obs_stats
     obs_sum = np.zeros((n, dims)) if gather else np.zeros((0, 0))

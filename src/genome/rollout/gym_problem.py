@@ -109,6 +109,13 @@ def _record(row, arr, check, m, count, total, total_sq):
     return True
 
 
+def raw_observations(family) -> bool:
+    """Whether ``family`` takes the environment's uint8 observations as they are (raw bits,
+    images, the conv family) rather than float64 numbers."""
+    enc = getattr(family, "encoder", None)
+    return getattr(family, "raw_obs", False) or (enc is not None and enc.name in ("rawbits", "image"))
+
+
 class GymProblem:
     slices_episodes = True  #: a worker may run a slice of each member's episodes
 
@@ -150,8 +157,7 @@ class GymProblem:
         frames = np.zeros((n, episodes), dtype=np.int64)
         failures: dict[int, str] = {}
         dims = fam.n_inputs
-        enc = getattr(fam, "encoder", None)
-        raw = getattr(fam, "raw_obs", False) or (enc is not None and enc.name in ("rawbits", "image"))
+        raw = raw_observations(fam)
         obs_count = np.zeros(n)
         obs_sum = np.zeros((n, dims)) if spec.obs_stats else None
         obs_sumsq = np.zeros((n, dims)) if spec.obs_stats else None
