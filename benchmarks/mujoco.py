@@ -2,7 +2,7 @@
 thresholds with the `*-ars` presets (linear policies, ARS V2-t as a configuration of genome's
 OpenAI-ES), Gymnasium v5 environments.
 
-Run:  python benchmarks/mujoco.py [PRESET ...] [--seeds 0 1 2] [--max-frames N] [--backend envpool]
+Run:  python benchmarks/mujoco.py [PRESET ...] [--seeds 0 1 2] [--max-frames N] [--backend envpool] [--keep DIR] [--set KEY=VALUE]
       python benchmarks/mujoco.py structured [--seeds 0 1 2] [--keep DIR] [--backend envpool]
 
 For each (preset, seed): `genome train PRESET --seed S` (stops when the center's 100-episode
@@ -146,7 +146,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--max-frames", type=int, default=0, help="override the presets' frame budgets")
     parser.add_argument("--backend", choices=["gymnasium", "envpool"], default="gymnasium", help="env.backend for training")
-    parser.add_argument("--keep", help="structured: keep run directories here (finished runs are reported, not retrained)")
+    parser.add_argument("--keep", help="keep run directories here (finished runs are reported, not retrained)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra config override for the ARS presets' training (e.g. run.workers=1: results do not depend on it)")
     parser.add_argument("--out", default=str(RESULTS / "mujoco.json"))
     args = parser.parse_args(argv)
     if args.presets == ["structured"]:
@@ -156,16 +158,26 @@ def main(argv=None) -> dict:
     for preset in args.presets:
         runs = []
         with tempfile.TemporaryDirectory() as tmp:
+            out = Path(args.keep) if args.keep else Path(tmp)
+            out.mkdir(parents=True, exist_ok=True)
             for seed in args.seeds:
-                cmd = GENOME + ["train", preset, "--out", tmp, "--name", f"s{seed}", "--seed", str(seed), "--quiet", "--set", f"env.backend={args.backend}"]
+                name = f"{preset}-{seed}" if args.keep else f"s{seed}"
+                run = out / name
+                cmd = GENOME + ["train", preset, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet", "--set", f"env.backend={args.backend}"]
+                for kv in args.set:
+                    cmd += ["--set", kv]
                 if args.max_frames:
                     cmd += ["--max-frames", str(args.max_frames)]
-                t0 = time.perf_counter()
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                wall = time.perf_counter() - t0
-                if proc.returncode != 0:
-                    raise SystemExit(f"{preset}: training failed\n{proc.stderr}")
-                run = Path(tmp) / f"s{seed}"
+                wall_file = run / "wall_seconds"
+                if (run / "summary.json").exists() and wall_file.exists():  # finished earlier (--keep)
+                    wall = float(wall_file.read_text())
+                else:
+                    t0 = time.perf_counter()
+                    proc = subprocess.run(cmd, capture_output=True, text=True)
+                    wall = time.perf_counter() - t0
+                    if proc.returncode != 0:
+                        raise SystemExit(f"{preset}: training failed\n{proc.stderr}")
+                    wall_file.write_text(f"{wall:.1f}\n")
                 s = json.loads((run / "summary.json").read_text())
                 ev = json.loads(subprocess.run(GENOME + ["eval", str(run), "--episodes", "100", "--json"], capture_output=True, text=True, check=True).stdout)
                 runs.append({"seed": seed, "backend": args.backend, "solved": s["solved"], "episodes": s["episodes"], "frames": s["frames"], "generations": s["generations"],
