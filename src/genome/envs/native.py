@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba.core import types
+from numba.extending import overload
 
 from genome.envs import acrobot, cartpole, mountain_car, pendulum
 
@@ -80,39 +81,89 @@ def native_spec(env_id: str) -> NativeEnvSpec | None:
     return NATIVE_ENVS.get(env_id.removeprefix("genome/"))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def env_reset(kernel, state, u):
-    if kernel == CARTPOLE:
-        cartpole.reset(state, u)
-    elif kernel == ACROBOT:
-        acrobot.reset(state, u)
-    elif kernel == MOUNTAIN_CAR or kernel == MOUNTAIN_CAR_CONTINUOUS:
-        mountain_car.reset(state, u)
-    else:
-        pendulum.reset(state, u)
+#: kernel code -> the environment's ``(reset, step, observe)`` kernels
+KERNELS = {
+    CARTPOLE: (cartpole.reset, cartpole.step, cartpole.observe),
+    ACROBOT: (acrobot.reset, acrobot.step, acrobot.observe),
+    MOUNTAIN_CAR: (mountain_car.reset, mountain_car.step, mountain_car.observe),
+    MOUNTAIN_CAR_CONTINUOUS: (mountain_car.reset, mountain_car.step_continuous, mountain_car.observe),
+    PENDULUM: (pendulum.reset, pendulum.step, pendulum.observe),
+}
+
+# env_reset / env_step / env_observe: plain functions for Python callers, numba overloads for
+# compiled ones. A compiled caller that passes ``kernel`` as a literal (the fused rollouts,
+# one per environment) gets that environment's kernel chosen at typing time, so no other
+# environment is compiled into it; any other caller gets a runtime dispatch.
 
 
-@njit(cache=True, inline="always", nogil=True, error_model="numpy")
-def env_step(kernel, state, action, value):
+def env_reset(kernel: int, state: np.ndarray, u: np.ndarray) -> None:
+    """Reset ``state`` from the uniforms ``u``."""
+    KERNELS[kernel][0](state, u)
+
+
+def env_step(kernel: int, state: np.ndarray, action: int, value: float) -> tuple[float, bool]:
     """``(reward, terminated)`` after one step; ``action`` discrete, ``value`` a float32 force."""
-    if kernel == CARTPOLE:
-        return cartpole.step(state, action, value)
-    elif kernel == ACROBOT:
-        return acrobot.step(state, action, value)
-    elif kernel == MOUNTAIN_CAR:
-        return mountain_car.step(state, action, value)
-    elif kernel == MOUNTAIN_CAR_CONTINUOUS:
-        return mountain_car.step_continuous(state, action, value)
-    return pendulum.step(state, action, value)
+    return KERNELS[kernel][1](state, action, value)
 
 
-@njit(cache=True, inline="always", nogil=True, error_model="numpy")
-def env_observe(kernel, state, obs):
-    if kernel == CARTPOLE:
-        cartpole.observe(state, obs)
-    elif kernel == ACROBOT:
-        acrobot.observe(state, obs)
-    elif kernel == MOUNTAIN_CAR or kernel == MOUNTAIN_CAR_CONTINUOUS:
-        mountain_car.observe(state, obs)
-    else:
-        pendulum.observe(state, obs)
+def env_observe(kernel: int, state: np.ndarray, obs: np.ndarray) -> None:
+    """Write the observation of ``state`` into ``obs``."""
+    KERNELS[kernel][2](state, obs)
+
+
+_JIT = {"nogil": True, "error_model": "numpy"}
+
+
+@overload(env_reset, jit_options=_JIT, prefer_literal=True)
+def _env_reset(kernel, state, u):
+    if isinstance(kernel, types.IntegerLiteral):
+        reset = KERNELS[kernel.literal_value][0]
+        return lambda kernel, state, u: reset(state, u)
+
+    def dispatch(kernel, state, u):
+        if kernel == CARTPOLE:
+            cartpole.reset(state, u)
+        elif kernel == ACROBOT:
+            acrobot.reset(state, u)
+        elif kernel == MOUNTAIN_CAR or kernel == MOUNTAIN_CAR_CONTINUOUS:
+            mountain_car.reset(state, u)
+        else:
+            pendulum.reset(state, u)
+    return dispatch
+
+
+@overload(env_step, jit_options=_JIT, prefer_literal=True)
+def _env_step(kernel, state, action, value):
+    if isinstance(kernel, types.IntegerLiteral):
+        step = KERNELS[kernel.literal_value][1]
+        return lambda kernel, state, action, value: step(state, action, value)
+
+    def dispatch(kernel, state, action, value):
+        if kernel == CARTPOLE:
+            return cartpole.step(state, action, value)
+        elif kernel == ACROBOT:
+            return acrobot.step(state, action, value)
+        elif kernel == MOUNTAIN_CAR:
+            return mountain_car.step(state, action, value)
+        elif kernel == MOUNTAIN_CAR_CONTINUOUS:
+            return mountain_car.step_continuous(state, action, value)
+        return pendulum.step(state, action, value)
+    return dispatch
+
+
+@overload(env_observe, jit_options=_JIT, prefer_literal=True)
+def _env_observe(kernel, state, obs):
+    if isinstance(kernel, types.IntegerLiteral):
+        observe = KERNELS[kernel.literal_value][2]
+        return lambda kernel, state, obs: observe(state, obs)
+
+    def dispatch(kernel, state, obs):
+        if kernel == CARTPOLE:
+            cartpole.observe(state, obs)
+        elif kernel == ACROBOT:
+            acrobot.observe(state, obs)
+        elif kernel == MOUNTAIN_CAR or kernel == MOUNTAIN_CAR_CONTINUOUS:
+            mountain_car.observe(state, obs)
+        else:
+            pendulum.observe(state, obs)
+    return dispatch

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
 from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, NativeEnvSpec, env_observe, env_reset, env_step
 from genome.rng import make_key, random_uniform
@@ -253,7 +253,10 @@ def run_native(env, max_steps, model, arrays, seed, request, member_offset=0, ga
 
 @njit(cache=True, nogil=True)
 def random_observations(kernel, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    """Fill ``out`` (n_obs, obs_size) with observations of uniformly random-action episodes."""
+    """Fill ``out`` (n_obs, obs_size) with observations of uniformly random-action episodes.
+    Compiled once per environment (``kernel`` taken as a literal): only that environment's
+    code is compiled, a quarter of the first run's compile time otherwise."""
+    literally(kernel)
     state = np.zeros(MAX_STATE + 1)
     obs = np.zeros(MAX_OBS, dtype=np.float32)
     u = np.empty(MAX_UNIFORMS)
