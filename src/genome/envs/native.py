@@ -114,11 +114,21 @@ def env_observe(kernel: int, state: np.ndarray, obs: np.ndarray) -> None:
 _JIT = {"nogil": True, "error_model": "numpy"}
 
 
+def _bind(reset, step, observe):
+    """The implementations for one environment, made once so that numba compiles each
+    once per signature, not once per call site."""
+    return (lambda kernel, state, u: reset(state, u),
+            lambda kernel, state, action, value: step(state, action, value),
+            lambda kernel, state, obs: observe(state, obs))
+
+
+_BOUND = {k: _bind(*fns) for k, fns in KERNELS.items()}
+
+
 @overload(env_reset, jit_options=_JIT, prefer_literal=True)
 def _env_reset(kernel, state, u):
     if isinstance(kernel, types.IntegerLiteral):
-        reset = KERNELS[kernel.literal_value][0]
-        return lambda kernel, state, u: reset(state, u)
+        return _BOUND[kernel.literal_value][0]
 
     def dispatch(kernel, state, u):
         if kernel == CARTPOLE:
@@ -135,8 +145,7 @@ def _env_reset(kernel, state, u):
 @overload(env_step, jit_options=_JIT, prefer_literal=True)
 def _env_step(kernel, state, action, value):
     if isinstance(kernel, types.IntegerLiteral):
-        step = KERNELS[kernel.literal_value][1]
-        return lambda kernel, state, action, value: step(state, action, value)
+        return _BOUND[kernel.literal_value][1]
 
     def dispatch(kernel, state, action, value):
         if kernel == CARTPOLE:
@@ -154,8 +163,7 @@ def _env_step(kernel, state, action, value):
 @overload(env_observe, jit_options=_JIT, prefer_literal=True)
 def _env_observe(kernel, state, obs):
     if isinstance(kernel, types.IntegerLiteral):
-        observe = KERNELS[kernel.literal_value][2]
-        return lambda kernel, state, obs: observe(state, obs)
+        return _BOUND[kernel.literal_value][2]
 
     def dispatch(kernel, state, obs):
         if kernel == CARTPOLE:

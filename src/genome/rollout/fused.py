@@ -112,120 +112,102 @@ def task_key(task, episodes, seed, purpose, generation, member_offset, starts_gr
     return make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")
-def _chunk(
-    kernel, chunk, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
-    edges, onehot, head_kind, bins, low, high, scale, seed, purpose, generation, member_offset, starts_group, returns, frames,
+@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
+def _rollout(
+    kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head,
+    seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
-    """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for the ``TASKS_PER_CHUNK``
-    tasks of chunk ``chunk``. A function of its own, called from each environment's parallel
-    loop, not inlined into it: numba's parfor passes and its IR-level inliner then work on a
-    one-line loop body instead of the whole step loop, which cut the first compile of the
-    CartPole rollout from ~50 s to ~13 s at the same steps/s (docs/architecture.md,
-    "Problem"). ``kernel`` arrives as a literal, so only that environment is compiled in."""
+    """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     narrow = max_words(sizes) == 1
-    stop = min(n_tasks, (chunk + 1) * TASKS_PER_CHUNK)
-    state, obs, u, x, scratch, scores, action = _work(sizes, 2)
-    n_x, n_scr, n_out = n_words(sizes[0]), 2 * max_words(sizes), sizes[len(sizes) - 1]
-    sa, oa, ua, xa, scra, sca, aa = state[0, :MAX_STATE + 1], obs[0, :MAX_OBS], u[0, :MAX_UNIFORMS], x[0, :n_x], scratch[0, :n_scr], scores[0, :n_out], action[0, :1]
-    sb, ob, ub, xb, scrb, scb, ab = state[1, :MAX_STATE + 1], obs[1, :MAX_OBS], u[1, :MAX_UNIFORMS], x[1, :n_x], scratch[1, :n_scr], scores[1, :n_out], action[1, :1]
-    work_a = (sa, oa, ua, xa, scra, sca, aa)
-    work_b = (sb, ob, ub, xb, scrb, scb, ab)
-    # lane a / lane b: task index (-1 = idle), return and steps so far. The two lanes are
-    # written out on purpose: moving their shared end-of-episode bookkeeping into a helper
-    # measured ~5% slower (30-32 vs 32-35 M CartPole steps/s on one core)
-    ta = chunk * TASKS_PER_CHUNK
-    tb = ta + 1
-    nxt = ta + 2
-    if tb >= stop:
-        tb = -1
-    _reset(kernel, task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
-    if tb >= 0:
-        _reset(kernel, task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
-    ra = rb = 0.0
-    na = nb = 0
-    wa, tha = weights[ta // episodes], thresholds[ta // episodes]
-    wb, thb = weights[max(tb, 0) // episodes], thresholds[max(tb, 0) // episodes]
-    while ta >= 0 or tb >= 0:
-        if ta >= 0:
-            reward, terminated = _step(kernel, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-                                       head_kind, bins, low, high, scale, narrow, sa, oa, xa, scra, sca, aa)
-            ra += reward
-            na += 1
-            if terminated or na >= max_steps:
-                returns[ta // episodes, ta % episodes] = ra
-                frames[ta // episodes, ta % episodes] = na
-                ra, na = 0.0, 0
-                if nxt < stop:
-                    ta, nxt = nxt, nxt + 1
-                    wa, tha = weights[ta // episodes], thresholds[ta // episodes]
-                    _reset(kernel, task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
-                else:
-                    ta = -1
+    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
+    head_kind, bins, low, high, scale = head
+    for chunk in prange((n_tasks + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
+        stop = min(n_tasks, (chunk + 1) * TASKS_PER_CHUNK)
+        state, obs, u, x, scratch, scores, action = _work(sizes, 2)
+        n_x, n_scr, n_out = n_words(sizes[0]), 2 * max_words(sizes), sizes[len(sizes) - 1]
+        sa, oa, ua, xa, scra, sca, aa = state[0, :MAX_STATE + 1], obs[0, :MAX_OBS], u[0, :MAX_UNIFORMS], x[0, :n_x], scratch[0, :n_scr], scores[0, :n_out], action[0, :1]
+        sb, ob, ub, xb, scrb, scb, ab = state[1, :MAX_STATE + 1], obs[1, :MAX_OBS], u[1, :MAX_UNIFORMS], x[1, :n_x], scratch[1, :n_scr], scores[1, :n_out], action[1, :1]
+        work_a = (sa, oa, ua, xa, scra, sca, aa)
+        work_b = (sb, ob, ub, xb, scrb, scb, ab)
+        # lane a / lane b: task index (-1 = idle), return and steps so far. The two lanes are
+        # written out on purpose: moving their shared end-of-episode bookkeeping into a helper
+        # measured ~5% slower (30-32 vs 32-35 M CartPole steps/s on one core)
+        ta = chunk * TASKS_PER_CHUNK
+        tb = ta + 1
+        nxt = ta + 2
+        if tb >= stop:
+            tb = -1
+        _reset(kernel, task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
         if tb >= 0:
-            reward, terminated = _step(kernel, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-                                       head_kind, bins, low, high, scale, narrow, sb, ob, xb, scrb, scb, ab)
-            rb += reward
-            nb += 1
-            if terminated or nb >= max_steps:
-                returns[tb // episodes, tb % episodes] = rb
-                frames[tb // episodes, tb % episodes] = nb
-                rb, nb = 0.0, 0
-                if nxt < stop:
-                    tb, nxt = nxt, nxt + 1
-                    wb, thb = weights[tb // episodes], thresholds[tb // episodes]
-                    _reset(kernel, task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
-                else:
-                    tb = -1
+            _reset(kernel, task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
+        ra = rb = 0.0
+        na = nb = 0
+        wa, tha = weights[ta // episodes], thresholds[ta // episodes]
+        wb, thb = weights[max(tb, 0) // episodes], thresholds[max(tb, 0) // episodes]
+        while ta >= 0 or tb >= 0:
+            if ta >= 0:
+                reward, terminated = _step(kernel, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                                           head_kind, bins, low, high, scale, narrow, sa, oa, xa, scra, sca, aa)
+                ra += reward
+                na += 1
+                if terminated or na >= max_steps:
+                    returns[ta // episodes, ta % episodes] = ra
+                    frames[ta // episodes, ta % episodes] = na
+                    ra, na = 0.0, 0
+                    if nxt < stop:
+                        ta, nxt = nxt, nxt + 1
+                        wa, tha = weights[ta // episodes], thresholds[ta // episodes]
+                        _reset(kernel, task_key(ta, episodes, seed, purpose, generation, member_offset, starts_group), work_a)
+                    else:
+                        ta = -1
+            if tb >= 0:
+                reward, terminated = _step(kernel, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                                           head_kind, bins, low, high, scale, narrow, sb, ob, xb, scrb, scb, ab)
+                rb += reward
+                nb += 1
+                if terminated or nb >= max_steps:
+                    returns[tb // episodes, tb % episodes] = rb
+                    frames[tb // episodes, tb % episodes] = nb
+                    rb, nb = 0.0, 0
+                    if nxt < stop:
+                        tb, nxt = nxt, nxt + 1
+                        wb, thb = weights[tb // episodes], thresholds[tb // episodes]
+                        _reset(kernel, task_key(tb, episodes, seed, purpose, generation, member_offset, starts_group), work_b)
+                    else:
+                        tb = -1
 
 
 # One compiled rollout per native environment: ``kernel`` is a compile-time constant in
 # each, so the environment dispatch folds away and only that environment's code sits in the
-# step loop (all five inlined together made CartPole's loop 25% slower). Separate named
-# functions, not a factory: numba's on-disk cache is keyed by function name and line. The
-# tuples are unpacked here because a parallel loop's body cannot take tuple arguments, and
-# the chunk index is cast to int64 because numba types the parallel index as int64 but
-# lowers it as uint64: without the cast ``_chunk`` compiles twice.
+# step loop (all five inlined together made CartPole's loop 25% slower); the environment
+# kernels are chosen at typing time (numba overloads in genome.envs.native), so nothing of
+# the other environments is compiled in. Separate named functions, not a factory: numba's
+# on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
-    head_kind, bins, low, high, scale = head
-    for chunk in prange((returns.size + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
-        _chunk(CARTPOLE, np.int64(chunk), max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(CARTPOLE, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
-    head_kind, bins, low, high, scale = head
-    for chunk in prange((returns.size + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
-        _chunk(ACROBOT, np.int64(chunk), max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(ACROBOT, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
-    head_kind, bins, low, high, scale = head
-    for chunk in prange((returns.size + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
-        _chunk(MOUNTAIN_CAR, np.int64(chunk), max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(MOUNTAIN_CAR, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
-    head_kind, bins, low, high, scale = head
-    for chunk in prange((returns.size + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
-        _chunk(MOUNTAIN_CAR_CONTINUOUS, np.int64(chunk), max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
-    head_kind, bins, low, high, scale = head
-    for chunk in prange((returns.size + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
-        _chunk(PENDULUM, np.int64(chunk), max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(PENDULUM, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {

@@ -15,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from numba import literally, njit
+from numba import njit
 
-from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, NativeEnvSpec, env_observe, env_reset, env_step
+from genome.envs.native import (
+    ACROBOT, CARTPOLE, MAX_OBS, MAX_STATE, MAX_UNIFORMS, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec,
+    env_observe, env_reset, env_step,
+)
 from genome.rng import make_key, random_uniform
 
 
@@ -251,12 +254,15 @@ def run_native(env, max_steps, model, arrays, seed, request, member_offset=0, ga
     return NATIVE_KERNELS[model.kernel](env, max_steps, model, arrays, seed, request, member_offset, gather)
 
 
+def random_observations(kernel: int, n_actions: int, action_low: float, action_high: float, max_steps: int,
+                        seed: int, purpose: int, n_obs: int, out: np.ndarray) -> None:
+    """Fill ``out`` (n_obs, obs_size) with observations of uniformly random-action episodes
+    of native environment ``kernel``."""
+    _RANDOM_OBSERVATIONS[kernel](n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+
+
 @njit(cache=True, nogil=True)
-def random_observations(kernel, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    """Fill ``out`` (n_obs, obs_size) with observations of uniformly random-action episodes.
-    Compiled once per environment (``kernel`` taken as a literal): only that environment's
-    code is compiled, a quarter of the first run's compile time otherwise."""
-    literally(kernel)
+def _random_observations(kernel, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
     state = np.zeros(MAX_STATE + 1)
     obs = np.zeros(MAX_OBS, dtype=np.float32)
     u = np.empty(MAX_UNIFORMS)
@@ -281,3 +287,40 @@ def random_observations(kernel, n_actions, action_low, action_high, max_steps, s
             if terminated:
                 break
         episode += 1
+
+
+# One entry per environment, each calling the body with its environment code as a constant:
+# numba then compiles only that environment into it (a call from Python would pass the code
+# as a plain integer and compile all five).
+@njit(cache=True, nogil=True)
+def _random_observations_cartpole(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
+    _random_observations(CARTPOLE, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+
+
+@njit(cache=True, nogil=True)
+def _random_observations_acrobot(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
+    _random_observations(ACROBOT, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+
+
+@njit(cache=True, nogil=True)
+def _random_observations_mountain_car(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
+    _random_observations(MOUNTAIN_CAR, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+
+
+@njit(cache=True, nogil=True)
+def _random_observations_mountain_car_continuous(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
+    _random_observations(MOUNTAIN_CAR_CONTINUOUS, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+
+
+@njit(cache=True, nogil=True)
+def _random_observations_pendulum(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
+    _random_observations(PENDULUM, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+
+
+_RANDOM_OBSERVATIONS = {
+    CARTPOLE: _random_observations_cartpole,
+    ACROBOT: _random_observations_acrobot,
+    MOUNTAIN_CAR: _random_observations_mountain_car,
+    MOUNTAIN_CAR_CONTINUOUS: _random_observations_mountain_car_continuous,
+    PENDULUM: _random_observations_pendulum,
+}
