@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,17 +30,35 @@ def run(cmd: list[str]) -> tuple[float, str]:
 
 
 
-def train_and_report(args: list[str], out: Path, name: str, seed: int) -> dict:
-    """``genome train ARGS --seed SEED`` into ``out/name`` (skipped when that run already
-    finished), then its row of ``genome report --json``: mean and max of the run's final
-    evaluation, weight parameters, bits, frames."""
-    import sys
+GENOME = [sys.executable, "-m", "genome.cli"]
 
-    genome = [sys.executable, "-m", "genome.cli"]
+
+def train_once(args: list[str], out: Path, name: str, seed: int) -> float:
+    """``genome train ARGS --seed SEED`` into ``out/name``, unless that run already finished
+    (its ``summary.json`` exists: runs kept with ``--keep`` are reported, not retrained).
+    Returns the training command's wall seconds, kept in ``out/name/wall_seconds``; for a
+    finished run trained outside the script, the run's own ``summary.json: wall_seconds``."""
     run_dir = out / name
-    if not (run_dir / "summary.json").exists():
-        subprocess.run(genome + ["train", *args, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet"], check=True, capture_output=True)
-    row = json.loads(subprocess.run(genome + ["report", str(run_dir), "--json"], check=True, capture_output=True, text=True).stdout.splitlines()[0])[0]
+    wall_file = run_dir / "wall_seconds"
+    summary = run_dir / "summary.json"
+    if summary.exists():
+        return float(wall_file.read_text()) if wall_file.exists() else float(json.loads(summary.read_text())["wall_seconds"])
+    t0 = time.perf_counter()
+    proc = subprocess.run(GENOME + ["train", *args, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet"],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"training {name} failed ({proc.returncode}): genome train {' '.join(args)}\n{proc.stderr}")
+    wall_file.write_text(f"{wall:.1f}\n")
+    return wall
+
+
+def train_and_report(args: list[str], out: Path, name: str, seed: int) -> dict:
+    """:func:`train_once`, then the run's row of ``genome report --json``: mean and max of the
+    run's final evaluation, weight parameters, bits, frames."""
+    run_dir = out / name
+    train_once(args, out, name, seed)
+    row = json.loads(subprocess.run(GENOME + ["report", str(run_dir), "--json"], check=True, capture_output=True, text=True).stdout.splitlines()[0])[0]
     summary = json.loads((run_dir / "summary.json").read_text())
     row.update(seed=seed, params=summary["n_params"], episodes=summary.get("episodes"))
     print(f"{name}: mean {row['mean']:.1f}, max {row['max']:.1f}, {row['weight_params']} weights, {row['bits']} bits, {row['frames'] / 1e6:.2f} M frames", flush=True)

@@ -35,10 +35,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import RESULTS, save, train_and_report  # benchmarks/common.py (the script's directory is on sys.path)
+from common import RESULTS, save, train_and_report, train_once  # benchmarks/common.py (the script's directory is on sys.path)
 
 GENOME = [sys.executable, "-m", "genome.cli"]
 #: preset -> (environment, threshold, ARS V2-t published average episodes)
@@ -163,21 +162,12 @@ def main(argv=None) -> dict:
             for seed in args.seeds:
                 name = f"{preset}-{seed}" if args.keep else f"s{seed}"
                 run = out / name
-                cmd = GENOME + ["train", preset, "--out", str(out), "--name", name, "--seed", str(seed), "--quiet", "--set", f"env.backend={args.backend}"]
+                train_args = [preset, "--set", f"env.backend={args.backend}"]
                 for kv in args.set:
-                    cmd += ["--set", kv]
+                    train_args += ["--set", kv]
                 if args.max_frames:
-                    cmd += ["--max-frames", str(args.max_frames)]
-                wall_file = run / "wall_seconds"
-                if (run / "summary.json").exists() and wall_file.exists():  # finished earlier (--keep)
-                    wall = float(wall_file.read_text())
-                else:
-                    t0 = time.perf_counter()
-                    proc = subprocess.run(cmd, capture_output=True, text=True)
-                    wall = time.perf_counter() - t0
-                    if proc.returncode != 0:
-                        raise SystemExit(f"{preset}: training failed\n{proc.stderr}")
-                    wall_file.write_text(f"{wall:.1f}\n")
+                    train_args += ["--max-frames", str(args.max_frames)]
+                wall = train_once(train_args, out, name, seed)
                 s = json.loads((run / "summary.json").read_text())
                 ev = json.loads(subprocess.run(GENOME + ["eval", str(run), "--episodes", "100", "--json"], capture_output=True, text=True, check=True).stdout)
                 runs.append({"seed": seed, "backend": args.backend, "solved": s["solved"], "episodes": s["episodes"], "frames": s["frames"], "generations": s["generations"],
