@@ -115,8 +115,7 @@ _JIT = {"nogil": True, "error_model": "numpy"}
 
 
 def _bind(reset, step, observe):
-    """The implementations for one environment, made once so that numba compiles each
-    once per signature, not once per call site."""
+    """The overload implementations for one environment (made once, at import)."""
     return (lambda kernel, state, u: reset(state, u),
             lambda kernel, state, action, value: step(state, action, value),
             lambda kernel, state, obs: observe(state, obs))
