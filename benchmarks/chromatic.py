@@ -111,9 +111,11 @@ def main(argv=None) -> dict:
                         r = train_and_report(a, out, f"{label}-{seed}", seed)
                         r["policy_bytes"] = json.loads((out / f"{label}-{seed}" / "summary.json").read_text())["policy_bytes"]
                         rows.append({"label": label, **r})
-        # rows of labels not rerun now (e.g. another --presets) are kept
-        labels = {r["label"] for r in rows}
-        rows = [r for r in data.get(args.part, []) if r["label"] not in labels] + rows
+        # rows of (label, seed) pairs not rerun now (another --presets, other --seeds) are kept
+        done = {(r["label"], r["seed"]) for r in rows}
+        rows = [r for r in data.get(args.part, []) if (r["label"], r.get("seed")) not in done] + rows
+        order = list(dict.fromkeys(r["label"] for r in rows))
+        rows.sort(key=lambda r: (order.index(r["label"]), r.get("seed", 0)))
         data[args.part] = rows
         print(table(rows, ref))
     save(data, path)
