@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.core import types
+from numba.extending import overload
 
 from genome.encoders.kernels import encode_buckets_into, encode_buckets_word
 from genome.envs.native import (
@@ -85,8 +87,31 @@ def _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_st
     return 0, action[0]
 
 
+def _act_general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
+                 onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+    """:func:`_act`, compiled only where it can run: a rollout made for one-word networks
+    with a discrete head (``one_word`` the constant True) never takes this path, and
+    compiling it cost ~2 s of the first run."""
+
+
+@overload(_act_general, jit_options={"nogil": True, "error_model": "numpy"}, prefer_literal=True)
+def _act_general_impl(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
+                      edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+    if isinstance(one_word, types.BooleanLiteral) and one_word.literal_value:
+        def unreachable(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
+                        edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+            return 0, np.float32(0.0)
+        return unreachable
+
+    def general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
+                edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+        return _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                    head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
+    return general
+
+
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _step(kernel, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+def _step(kernel, one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
           head_kind, bins, low, high, scale, narrow, state, obs, x, scratch, scores, action):
     """One step of one policy: observe, encode, forward, act; returns ``(reward, terminated)``.
     Every array comes as its own argument, unpacked once outside the step loop: in numba
@@ -98,8 +123,8 @@ def _step(kernel, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets,
     if narrow and head_kind == ARGMAX:
         word = encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot)
         return env_step(kernel, state, forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word), np.float32(0.0))
-    a, value = _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-                    head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
+    a, value = _act_general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
+                            edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
     return env_step(kernel, state, a, value)
 
 
@@ -114,7 +139,7 @@ def task_key(task, episodes, seed, purpose, generation, member_offset, starts_gr
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout(
-    kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head,
+    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head,
     seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
@@ -148,7 +173,7 @@ def _rollout(
         wb, thb = weights[max(tb, 0) // episodes], thresholds[max(tb, 0) // episodes]
         while ta >= 0 or tb >= 0:
             if ta >= 0:
-                reward, terminated = _step(kernel, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                reward, terminated = _step(kernel, one_word, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
                                            head_kind, bins, low, high, scale, narrow, sa, oa, xa, scra, sca, aa)
                 ra += reward
                 na += 1
@@ -163,7 +188,7 @@ def _rollout(
                     else:
                         ta = -1
             if tb >= 0:
-                reward, terminated = _step(kernel, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                reward, terminated = _step(kernel, one_word, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
                                            head_kind, bins, low, high, scale, narrow, sb, ob, xb, scrb, scb, ab)
                 rb += reward
                 nb += 1
@@ -187,39 +212,73 @@ def _rollout(
 # on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
 def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {
-    CARTPOLE: _rollout_cartpole,
-    ACROBOT: _rollout_acrobot,
-    MOUNTAIN_CAR: _rollout_mountain_car,
-    MOUNTAIN_CAR_CONTINUOUS: _rollout_mountain_car_continuous,
-    PENDULUM: _rollout_pendulum,
+    (CARTPOLE, False): _rollout_cartpole,
+    (CARTPOLE, True): _rollout_cartpole_word,
+    (ACROBOT, False): _rollout_acrobot,
+    (ACROBOT, True): _rollout_acrobot_word,
+    (MOUNTAIN_CAR, False): _rollout_mountain_car,
+    (MOUNTAIN_CAR, True): _rollout_mountain_car_word,
+    (MOUNTAIN_CAR_CONTINUOUS, False): _rollout_mountain_car_continuous,
+    (MOUNTAIN_CAR_CONTINUOUS, True): _rollout_mountain_car_continuous_word,
+    (PENDULUM, False): _rollout_pendulum,
+    (PENDULUM, True): _rollout_pendulum_word,
 }
 
 
 def rollout_native(kernel: int, *args) -> None:
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and
-    episode of native environment ``kernel``; arguments as :func:`_rollout` after ``kernel``."""
-    _ROLLOUTS[kernel](*args)
+    episode of native environment ``kernel``; arguments as :func:`_rollout` after
+    ``one_word``, which is derived here: networks whose layers all fit one 64-bit word with a
+    discrete head run a rollout that compiles only that path."""
+    sizes, head = args[3], args[7]
+    one_word = max(-(-s // 64) for s in sizes) == 1 and head[0] == ARGMAX
+    _ROLLOUTS[kernel, one_word](*args)
