@@ -103,7 +103,8 @@ def main(argv=None) -> dict:
                 for seed in args.seeds:  # the chromatic runs are the paper part's halfcheetah-chromatic-h41 runs
                     name = f"halfcheetah-chromatic-h41-{seed}" if label == "chromatic" else f"h41-{label}-{seed}"
                     rows.append({"label": label, **train_and_report(a, out, name, seed)})
-            plot([out / f"halfcheetah-chromatic-h41-{args.seeds[0]}", out / f"h41-masked-{args.seeds[0]}"], RESULTS / "chromatic-h41.png")
+            if 0 in args.seeds:  # the picture is seed 0's (a run of other seeds adds table rows only)
+                plot([out / "halfcheetah-chromatic-h41-0", out / "h41-masked-0"], RESULTS / "chromatic-h41.png")
         else:
             for env, (chromatic, mlp) in BINARY.items():
                 for seed in args.seeds:
