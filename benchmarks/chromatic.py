@@ -21,13 +21,11 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import RESULTS, save, train_and_report  # benchmarks/common.py
+from common import GENOME, RESULTS, save, train_and_report  # benchmarks/common.py
 
-GENOME = [sys.executable, "-m", "genome.cli"]
 #: the paper's Table 1 rows: preset -> (mean reward, partitions)
 PAPER = {"swimmer-chromatic": (97, 8), "hopper-chromatic": (216, 11), "halfcheetah-chromatic": (1812, 17), "halfcheetah-chromatic-h41": (2148, 17)}
 #: the paper's H41 HalfCheetah comparison: family -> (weight parameters, best reward reached)

@@ -33,13 +33,11 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import RESULTS, save, train_and_report, train_once  # benchmarks/common.py (the script's directory is on sys.path)
+from common import GENOME, RESULTS, save, train_and_report, train_once  # benchmarks/common.py (the script's directory is on sys.path)
 
-GENOME = [sys.executable, "-m", "genome.cli"]
 #: preset -> (environment, threshold, ARS V2-t published average episodes)
 PRESETS = {
     "swimmer-ars": ("Swimmer-v5", 325, "100-427"),

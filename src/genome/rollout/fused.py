@@ -274,11 +274,10 @@ _ROLLOUTS = {
 }
 
 
-def rollout_native(kernel: int, *args) -> None:
+def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, *rest) -> None:
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and
     episode of native environment ``kernel``; arguments as :func:`_rollout` after
     ``one_word``, which is derived here: networks whose layers all fit one 64-bit word with a
     discrete head run a rollout that compiles only that path."""
-    sizes, head = args[3], args[7]
-    one_word = max(-(-s // 64) for s in sizes) == 1 and head[0] == ARGMAX
-    _ROLLOUTS[kernel, one_word](*args)
+    one_word = max_words(sizes) == 1 and head[0] == ARGMAX
+    _ROLLOUTS[kernel, one_word](max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, *rest)
