@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.core.cpu import ParallelOptions
 from numba.core import types
 from numba.extending import overload
 
@@ -40,6 +41,13 @@ from genome.nets.kernels import forward_one, forward_word, forward_word_argmax, 
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import make_key, random_uniform
 
+
+#: numba's parallel passes for the rollouts: only the one ``prange`` loop becomes a parfor.
+#: Array expressions, reductions and fusion are off: the loop has none worth running in
+#: parallel, and fusing and lowering the inner allocations as nested parfors cost ~1 s of
+#: a cold compile.
+PRANGE_ONLY = ParallelOptions({"prange": True, "fusion": False, "numpy": False, "reduction": False,
+                               "comprehension": False, "inplace_binop": False, "setitem": False, "stencil": False})
 
 #: (member, episode) tasks per parallel chunk; each chunk allocates its work buffers once.
 TASKS_PER_CHUNK = 32
@@ -100,7 +108,9 @@ def _act_general_impl(one_word, weights, thresholds, sizes, w_offsets, t_offsets
     if isinstance(one_word, types.BooleanLiteral) and one_word.literal_value:
         def unreachable(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
                         edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
-            return 0, np.float32(0.0)
+            # int64, the type of the argmax action: a literal 0 would type (and compile) a
+            # second env_step specialization, twice (the parfor body is typed again)
+            return np.int64(0), np.float32(0.0)
         return unreachable
 
     def general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
@@ -122,9 +132,13 @@ def _step(kernel, one_word, weights, thresholds, sizes, w_offsets, t_offsets, bi
     env_observe(kernel, state, obs)
     if narrow and head_kind == ARGMAX:
         word = encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot)
-        return env_step(kernel, state, forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word), np.float32(0.0))
-    a, value = _act_general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
-                            edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
+        a = forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word)
+        value = np.float32(0.0)
+    else:
+        a, value = _act_general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts,
+                                edge_counts, edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch,
+                                scores, action)
+    # one call site: the environment step is typed and compiled once per lane, not per branch
     return env_step(kernel, state, a, value)
 
 
@@ -210,52 +224,52 @@ def _rollout(
 # kernels are chosen at typing time (numba overloads in genome.envs.native), so nothing of
 # the other environments is compiled in. Separate named functions, not a factory: numba's
 # on-disk cache is keyed by function name and line.
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
     _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
