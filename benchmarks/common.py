@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 import time
@@ -31,6 +32,16 @@ def run(cmd: list[str]) -> tuple[float, str]:
 
 
 GENOME = [sys.executable, "-m", "genome.cli"]
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def train_once(args: list[str], out: Path, name: str, seed: int) -> float:

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -34,7 +32,7 @@ from numba.extending import intrinsic
 
 from genome import BinaryNetwork, BinaryPopulation
 from genome.nets import kernels
-from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
+from common import RESULTS, cpu_name, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 PREDECESSOR_PER_S = 5e5
 SIZES = (64, 64, 64, 2)
@@ -111,16 +109,6 @@ def best_rate(fn, items: int, repeats: int = 7) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return items / best
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> dict:

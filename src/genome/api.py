@@ -61,5 +61,6 @@ def train(
         run_dir = Path(run_dir)
         target_dir = rundir.prepare(run_dir.parent, run_dir.name, overwrite)
         rundir.write_config(target_dir, cfg)
-    trainer = Trainer(cfg, label=label, run_dir=target_dir, progress=progress, render_every=cfg.run.render_every)
+    trainer = Trainer(cfg, label=label, run_dir=target_dir, progress=progress, render_every=cfg.run.render_every,
+                      compile_ahead=True)
     return trainer.run()

@@ -75,9 +75,12 @@ def native_spaces(env: NativeEnvSpec):
     return obs, act
 
 
-def build_encoder(cfg: Config, env: NativeEnvSpec) -> Encoder:
+def build_encoder(cfg: Config, env: NativeEnvSpec, observe: bool = True) -> Encoder:
     """The observation encoder; edges for unbounded dimensions (or all of them, with
-    ``policy.edges = "samples"``) come from quantiles of random-policy observations."""
+    ``policy.edges = "samples"``) come from quantiles of random-policy observations. With
+    ``observe=False`` those observations are zeros instead: the same encoder shape (edge
+    counts follow the config, not the values), for compiling kernels ahead of a run
+    (:mod:`genome.warmup`)."""
     pc = cfg.policy
     name = "thermometer" if pc.encoder == "auto" else pc.encoder
     if name not in ENCODERS or name in ("rawbits", "image"):
@@ -86,7 +89,8 @@ def build_encoder(cfg: Config, env: NativeEnvSpec) -> Encoder:
     samples = np.zeros((pc.encoder_samples, env.obs_size), dtype=np.float32)
     low = float(env.action_low[0]) if not env.discrete else 0.0
     high = float(env.action_high[0]) if not env.discrete else 0.0
-    random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, pc.encoder_samples, samples)
+    if observe:
+        random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, pc.encoder_samples, samples)
     if pc.edges in ("samples", "running"):
         return cls.from_samples(samples, pc.bits_per_dim)
     return cls.from_space(native_spaces(env)[0], pc.bits_per_dim, samples=samples)
@@ -165,7 +169,9 @@ class _SearchedPart:
 
 
 # ------------------------------------------------------------------- build
-def build(cfg: Config) -> Setup:
+def build(cfg: Config, observe: bool = True) -> Setup:
+    """The run's parts. ``observe=False`` skips the random-policy observations a native
+    binary family's encoder is fitted to (see :func:`build_encoder`)."""
     if cfg.policy.family not in FAMILIES:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
     env = native_spec(cfg.env.id)
@@ -176,7 +182,7 @@ def build(cfg: Config) -> Setup:
                           "use an Atari id with env.preprocess = atari (e.g. the frostbite-ga preset)")
     stats = None
     if cfg.policy.family in ("binary_mlp", "binary_chromatic"):
-        family = BinaryMLP(build_encoder(cfg, env), cfg.policy.hidden, build_head(cfg, native_spaces(env)[1], real=False), cfg.policy.bias_bits)
+        family = BinaryMLP(build_encoder(cfg, env, observe), cfg.policy.hidden, build_head(cfg, native_spaces(env)[1], real=False), cfg.policy.bias_bits)
     else:
         family = real_family(cfg, *native_spaces(env))
         if family.uses_obs_stats:

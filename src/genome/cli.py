@@ -204,7 +204,8 @@ def cmd_train(args) -> int:
     try:
         if run_dir is None:
             run_dir = created = rundir.prepare(args.out, args.name or rundir.default_name(label), args.overwrite)
-        trainer = Trainer(cfg, label=label, run_dir=run_dir, progress=progress, render_every=cfg.run.render_every)
+        trainer = Trainer(cfg, label=label, run_dir=run_dir, progress=progress, render_every=cfg.run.render_every,
+                          compile_ahead=True)
         if args.resume:
             path = trainer.restore()
             progress.message(f"resuming {run_dir} from {path.name} (generation {trainer.state.generation})")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genome import checkpoint, rng
+from genome import checkpoint, rng, warmup
 from genome.build import build
 from genome.config import Config
 from genome.errors import ConfigError
@@ -96,6 +96,7 @@ class Trainer:
         progress: Progress | None = None,
         tensorboard: bool = True,
         render_every: int = 0,
+        compile_ahead: bool = False,
     ):
         self.cfg = cfg
         self.label = label
@@ -106,6 +107,14 @@ class Trainer:
             from genome.render import check_available
 
             check_available()
+        # on a cold kernel cache: the rollout compiles here while a helper process compiles
+        # the rest (genome/warmup.py); the helper only writes numba's cache
+        self._helper = None
+        if compile_ahead and warmup.enabled():
+            try:
+                self._helper = warmup.compile_ahead(cfg, self.progress.message)
+            except Exception:  # an optimization only: build() below reports what is wrong
+                self._helper = None
         self.setup = build(cfg)
         self.strategy = self.setup.strategy
         self.executor = make_executor(cfg.run, native=self.setup.native is not None)
@@ -389,6 +398,8 @@ class Trainer:
         return TrainResult(summary=summary, policy=policy, history=self.history, run_dir=self.run_dir)
 
     def close(self) -> None:
+        if self._helper is not None and self._helper.poll() is None:
+            self._helper.terminate()  # still compiling for later runs: its cache writes are atomic
         self.progress.close()
         self.executor.close()
         self.setup.problem.close()

@@ -17,6 +17,7 @@ from genome.encoders.base import Encoder
 from genome.errors import ConfigError
 from genome.nets.binary import BinaryNetwork
 from genome.nets.layout import Layout
+from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ActionHead
 
 
@@ -56,7 +57,7 @@ def _decode_member(bits, sizes, w_offsets, t_offsets, bias_bits, weights, thresh
                 thresholds[t0 + j] = -1
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def decode_population(bits, sizes, w_offsets, t_offsets, bias_bits, weights, thresholds):
     """Decode every row of ``bits`` (members, n_params) into ``weights``/``thresholds``."""
     for m in prange(bits.shape[0]):
@@ -147,7 +148,8 @@ class BinaryMLP:
         lay = self.layout
         weights = np.empty((bits.shape[0], lay.n_weight_words), dtype=np.uint64)
         thresholds = np.empty((bits.shape[0], lay.n_thresholds), dtype=np.int32)
-        decode_population(bits, lay.sizes_array, lay.w_offsets, lay.t_offsets, self.bias_bits, weights, thresholds)
+        if bits.shape[0]:  # (no members: nothing to decode, and no kernel to compile for it)
+            decode_population(bits, lay.sizes_array, lay.w_offsets, lay.t_offsets, self.bias_bits, weights, thresholds)
         return weights, thresholds
 
     def biases(self, bits: np.ndarray) -> list[np.ndarray]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from numba.core.cpu import ParallelOptions
 from numba.core import types
 from numba.extending import overload
 
@@ -38,16 +37,10 @@ from genome.envs.native import (
     env_observe, env_reset, env_step,
 )
 from genome.nets.kernels import forward_one, forward_word, forward_word_argmax, max_words, n_words
+from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import make_key, random_uniform
 
-
-#: numba's parallel passes for the rollouts: only the one ``prange`` loop becomes a parfor.
-#: Array expressions, reductions and fusion are off: the loop has none worth running in
-#: parallel, and fusing and lowering the inner allocations as nested parfors cost ~1 s of
-#: a cold compile.
-PRANGE_ONLY = ParallelOptions({"prange": True, "fusion": False, "numpy": False, "reduction": False,
-                               "comprehension": False, "inplace_binop": False, "setitem": False, "stencil": False})
 
 #: (member, episode) tasks per parallel chunk; each chunk allocates its work buffers once.
 TASKS_PER_CHUNK = 32

@@ -26,12 +26,13 @@ import numpy as np
 from numba import njit, prange
 
 from genome.errors import ConfigError
+from genome.parallel import PRANGE_ONLY
 from genome.rng import SAMPLE, make_key, random_uniform
 from genome.strategies.base import Members, Strategy
 from genome.strategies.shaping import centered_ranks
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def sample_mirrored(probs, seed, generation, start, out):
     """Members ``start .. start + out.shape[0]``: bit ``i`` of member ``m`` is ``u_i < p_i`` for
     even ``m`` and ``1 - u_i < p_i`` for odd ``m``, with ``u`` the stream of pair ``m // 2``."""
@@ -47,7 +48,7 @@ def sample_mirrored(probs, seed, generation, start, out):
             out[r, i] = 1 if u < probs[i] else 0
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def weighted_bit_sums(weights, bits, out):
     """``out[i] = sum_k weights[k] * bits[k, i]`` summed in member order, so the result is
     the same bits whatever the thread count (BLAS gives no such guarantee)."""
