@@ -180,3 +180,33 @@ def test_narrow_batch_and_population_kernels_match_reference_for_every_row_count
     kernels.forward_population(pop.weights, pop.thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, np.ascontiguousarray(np.stack([words, words])), pout)
     np.testing.assert_array_equal(pout[0], expected)
     np.testing.assert_array_equal(pout[1], expected)
+
+
+@njit(cache=True)
+def _both_blocks(weights, thresholds, xs):
+    sizes = (64, 64, 1)
+    wt, nt = kernels.transpose_blocks(weights, thresholds, sizes, (0, 64), (0, 64))
+    out = np.empty((xs.shape[0], 2), np.uint64)
+    for r in range(xs.shape[0]):
+        out[r, 0] = kernels.block64_word(weights, 0, xs[r], thresholds, 0)
+        out[r, 1] = kernels.block64_word_t(wt, 0, xs[r], nt, 0)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_transposed_bytewise_block_equals_the_wide_compare(seed):
+    """``block64_word_t`` (popcounts packed into bytes, transposed weight storage) gives the
+    same activation word as ``block64_word`` -- thresholds at and beyond both ends included
+    (below -1 nothing fires, from 64 on everything does)."""
+    rng = np.random.default_rng(seed)
+    weights = np.concatenate([rng.integers(0, 2**63, size=64, dtype=np.int64).astype(np.uint64) * np.uint64(3),
+                              np.zeros(1, np.uint64)])
+    thresholds = np.concatenate([rng.choice(np.array([-40, -2, -1, 0, 1, 31, 32, 33, 63, 64, 65, 500], np.int32), size=64),
+                                 np.zeros(1, np.int32)])
+    xs = np.concatenate([rng.integers(0, 2**63, size=200, dtype=np.int64).astype(np.uint64) * np.uint64(3),
+                         np.array([0, 2**64 - 1], np.uint64), weights[:8]])
+    out = _both_blocks(weights, thresholds, xs)
+    np.testing.assert_array_equal(out[:, 0], out[:, 1])
+    counts = np.array([[bin(int(x) ^ int(w)).count("1") for w in weights[:64]] for x in xs[:5]])
+    expected = [sum(1 << j for j in range(64) if counts[r, j] <= thresholds[j]) for r in range(5)]
+    assert [int(v) for v in out[:5, 1]] == expected

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from genome.intrinsics import block64, block64_word, popcount  # noqa: F401  (popcount re-exported for kernels)
+from genome.intrinsics import block64, block64_word, block64_word_t, popcount  # noqa: F401  (popcount re-exported for kernels)
 
 #: Rows of a batch handled by one parallel task (each task owns its scratch buffer).
 CHUNK_ROWS = 2048
@@ -139,12 +139,34 @@ def forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, x):
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
+def transpose_blocks(weights, thresholds, sizes, w_offsets, t_offsets):
+    """The hidden layers of a narrow network (every layer at most 64 bits wide) in the form
+    :func:`~genome.intrinsics.block64_word_t` reads: 64 weight words per layer with unit
+    ``8*l + i`` at ``8*i + l``, and ``-t_j - 1`` as int8 (``t_j`` clamped to ``[-1, 64]``,
+    which changes no comparison with a popcount of 64 bits)."""
+    n_hidden = len(sizes) - 2
+    wt = np.empty(64 * max(n_hidden, 1), dtype=np.uint64)
+    nt = np.empty(64 * max(n_hidden, 1), dtype=np.int8)
+    for layer in range(n_hidden):
+        wo, to, o = w_offsets[layer], t_offsets[layer], 64 * layer
+        for i in range(8):
+            for l in range(8):
+                wt[o + 8 * i + l] = weights[wo + 8 * l + i]
+        for j in range(64):
+            nt[o + j] = -min(max(thresholds[to + j], -1), 64) - 1
+    return wt, nt
+
+
+@njit(cache=True, inline="always", boundscheck=False, nogil=True)
 def _narrow_rows(weights, thresholds, sizes, w_offsets, t_offsets, x, out, start, stop):
     """Rows ``[start, stop)`` of ``x`` (rows, 1 word) through a narrow network (every layer
     at most 64 bits wide), four rows in flight: four independent chains of
-    :func:`~genome.intrinsics.block64_word` per layer share each weight load and keep the
+    :func:`~genome.intrinsics.block64_word_t` per layer share each weight load and keep the
     vector units busy while one chain waits on its compare (1.4x one row at a time, 20-22
-    vs 14.5 M forward/s for 64-64-64-2 on an AVX2 core, benchmarks/forward.py)."""
+    vs 14.5 M forward/s for 64-64-64-2 on an AVX2 core, benchmarks/forward.py). The hidden
+    layers are first stored transposed (:func:`transpose_blocks`, 128 words and bytes per
+    layer) for the bytewise compare."""
+    wt, nt = transpose_blocks(weights, thresholds, sizes, w_offsets, t_offsets)
     n_layers = len(sizes) - 1
     last = n_layers - 1
     w0 = w_offsets[last]
@@ -161,19 +183,20 @@ def _narrow_rows(weights, thresholds, sizes, w_offsets, t_offsets, x, out, start
         c = x[r + 2, 0] & mask
         d = x[r + 3, 0] & mask
         for layer in range(n_layers - 1):
-            wo = w_offsets[layer]
-            to = t_offsets[layer]
-            a = block64_word(weights, wo, a, thresholds, to)
-            b = block64_word(weights, wo, b, thresholds, to)
-            c = block64_word(weights, wo, c, thresholds, to)
-            d = block64_word(weights, wo, d, thresholds, to)
+            o = 64 * layer
+            a = block64_word_t(wt, o, a, nt, o)
+            b = block64_word_t(wt, o, b, nt, o)
+            c = block64_word_t(wt, o, c, nt, o)
+            d = block64_word_t(wt, o, d, nt, o)
+        # unsigned indices: numba adds no negative-index wraparound code for them
         for j in range(n_out):
-            wj = weights[w0 + j]
-            tj = thresholds[t0 + j]
-            out[r, j] = tj - 2 * popcount(a ^ wj)
-            out[r + 1, j] = tj - 2 * popcount(b ^ wj)
-            out[r + 2, j] = tj - 2 * popcount(c ^ wj)
-            out[r + 3, j] = tj - 2 * popcount(d ^ wj)
+            wj = weights[np.uint64(w0 + j)]
+            tj = thresholds[np.uint64(t0 + j)]
+            uj = np.uint64(j)
+            out[np.uint64(r), uj] = tj - 2 * popcount(a ^ wj)
+            out[np.uint64(r + 1), uj] = tj - 2 * popcount(b ^ wj)
+            out[np.uint64(r + 2), uj] = tj - 2 * popcount(c ^ wj)
+            out[np.uint64(r + 3), uj] = tj - 2 * popcount(d ^ wj)
         r += 4
     for r in range(r, stop):  # the last 0-3 rows, one at a time
         forward_word(weights, thresholds, sizes, w_offsets, t_offsets, x[r, 0], out[r])
