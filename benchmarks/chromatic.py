@@ -4,7 +4,7 @@ binary chromatic policies.
 
 Run:  python benchmarks/chromatic.py paper  [--seeds 0 1 2] [--presets swimmer-chromatic ...]
       python benchmarks/chromatic.py frozen [--seeds 0 1 2]     # HalfCheetah, controller vs frozen, equal frames
-      python benchmarks/chromatic.py h41    [--seeds 0]         # chromatic, masked, toeplitz, circulant, mlp with 41 hidden units
+      python benchmarks/chromatic.py h41    [--seeds 0 1 2]     # masked, toeplitz, circulant, mlp, chromatic with 41 hidden units
       python benchmarks/chromatic.py binary [--seeds 0]         # binary_chromatic on CartPole and LunarLander vs binary_mlp
 
 Every run is `genome train PRESET --seed S` (budgets in the presets), then `genome report`
@@ -30,16 +30,20 @@ from common import GENOME, RESULTS, save, train_and_report  # benchmarks/common.
 PAPER = {"swimmer-chromatic": (97, 8), "hopper-chromatic": (216, 11), "halfcheetah-chromatic": (1812, 17), "halfcheetah-chromatic-h41": (2148, 17)}
 #: the paper's H41 HalfCheetah comparison: family -> (weight parameters, best reward reached)
 PAPER_H41 = {"chromatic": (17, 3779), "masked": (40, 4806), "toeplitz": (103, 2525), "circulant": (82, 1728), "mlp": (943, 3614)}
-#: the H41 family comparison: the halfcheetah-chromatic-h41 preset at the 5 M-frame budget and
-#: controller rate 3 it had when the table was measured (the preset is now rate 10 at 10 M)
-_H41_5M = ["halfcheetah-chromatic-h41", "--set", "run.max_frames=5000000", "--set", "policy.controller_lr=3"]
+#: the H41 family comparison: the halfcheetah-chromatic-h41 preset's budget (10 M frames) and
+#: controller rate (10) for every family (the rate moves only the controlled families'
+#: colorings or masks); chromatic's runs are the paper part's preset runs (same names)
+_H41 = ["halfcheetah-chromatic-h41"]
 H41 = {
-    "chromatic": _H41_5M,
-    "masked": [*_H41_5M, "--set", "policy.family=masked"],
-    "toeplitz": [*_H41_5M, "--set", "policy.family=toeplitz"],
-    "circulant": [*_H41_5M, "--set", "policy.family=circulant"],
-    "mlp": [*_H41_5M, "--set", "policy.family=mlp"],
+    "masked": [*_H41, "--set", "policy.family=masked"],
+    "toeplitz": [*_H41, "--set", "policy.family=toeplitz"],
+    "circulant": [*_H41, "--set", "policy.family=circulant"],
+    "mlp": [*_H41, "--set", "policy.family=mlp"],
+    "chromatic": _H41,
 }
+#: run names of the H41 table's rows
+H41_NAMES = {label: ("halfcheetah-chromatic-h41" if label == "chromatic" else f"h41-10m-{label}") for label in H41}
+
 #: the controller as in the MuJoCo presets: near one random coloring (init 3), rate 3 (with the
 #: default uniform start CartPole reached 230 in 300 generations, LunarLander -138 in 15 M frames)
 _CONTROL = ["--set", "policy.family=binary_chromatic", "--set", "policy.controller_init=3", "--set", "policy.controller_lr=3"]
@@ -102,10 +106,9 @@ def main(argv=None) -> dict:
         elif args.part == "h41":
             for label, a in H41.items():
                 for seed in args.seeds:
-                    name = f"h41-{label}-{seed}"
-                    rows.append({"label": label, **train_and_report(a, out, name, seed)})
+                    rows.append({"label": label, **train_and_report(a, out, f"{H41_NAMES[label]}-{seed}", seed)})
             if 0 in args.seeds:  # the picture is seed 0's (a run of other seeds adds table rows only)
-                plot([out / "h41-chromatic-0", out / "h41-masked-0"], RESULTS / "chromatic-h41.png")
+                plot([out / f"{H41_NAMES['chromatic']}-0", out / f"{H41_NAMES['masked']}-0"], RESULTS / "chromatic-h41.png")
         else:
             for env, (chromatic, mlp) in BINARY.items():
                 for seed in args.seeds:

@@ -67,10 +67,10 @@ def compile_ahead(cfg: Config, notice=None) -> subprocess.Popen | None:
     rollout here and, if that needs compiling, start the process that compiles the rest.
     ``notice(text)`` is told once when compiling starts. Returns that process (wait for it
     or let it finish; it writes only numba's cache) or None."""
+    from genome import rng
     from genome.build import build
     from genome.envs.native import native_spec
     from genome.rollout.problem import EpisodeRequest, NativeProblem
-    from genome import rng
 
     if cfg.run.executor != "local" or native_spec(cfg.env.id) is None:
         return None
@@ -99,15 +99,19 @@ def compile_ahead(cfg: Config, notice=None) -> subprocess.Popen | None:
 def _spawn(cfg: Config) -> subprocess.Popen | None:
     from genome.config import to_toml
 
+    path = None
     try:
         fd, path = tempfile.mkstemp(prefix="genome-warmup-", suffix=".toml")
         with os.fdopen(fd, "w") as fh:
             fh.write(to_toml(cfg))
+        # the helper removes the file once it has read it
         return subprocess.Popen(
             [sys.executable, "-m", "genome.warmup", path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
     except OSError:  # no helper: this process compiles everything, as before
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
         return None
 
 
