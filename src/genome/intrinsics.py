@@ -123,94 +123,91 @@ def block64(typingctx, weights, w_offset, x, x_offset, n_words, thresholds, t_of
     return sig, codegen
 
 
-@intrinsic
-def block64_word(typingctx, weights, w_offset, x, thresholds, t_offset):
-    """:func:`block64` for a one-word input held in a register: bit ``j`` of the result is 1
-    iff ``popcount(x ^ weights[w_offset + j]) <= thresholds[t_offset + j]``."""
-    if not (
-        _is_c_array(weights, types.uint64)
-        and isinstance(x, types.Integer)
-        and _is_c_array(thresholds, types.int32)
-        and isinstance(w_offset, types.Integer)
-        and isinstance(t_offset, types.Integer)
-    ):
-        return None
-    sig = types.uint64(weights, w_offset, x, thresholds, t_offset)
+def _word_block(name: str, threshold_dtype, finish, doc: str):
+    """An intrinsic ``name(weights, w_offset, x, thresholds, t_offset) -> uint64`` for a block of
+    64 units on a one-word input ``x``: the ``<64 x i64>`` popcounts of
+    ``x ^ weights[w_offset : w_offset + 64]`` go to ``finish(context, builder, counts, t_data,
+    t_offset)``, which compares them with the thresholds (``threshold_dtype`` elements at
+    ``t_data + t_offset``) and returns the activation word."""
 
-    def codegen(context, builder, signature, args):
-        w_arr, w_off, xw, t_arr, t_off = args
-        a_w, _, a_x, a_t, _ = signature.args
-        w_off = context.cast(builder, w_off, signature.args[1], types.int64)
-        t_off = context.cast(builder, t_off, signature.args[4], types.int64)
-        xw = context.cast(builder, xw, a_x, types.uint64)
-        w_data = context.make_array(a_w)(context, builder, w_arr).data
-        t_data = context.make_array(a_t)(context, builder, t_arr).data
-        ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64")
-        splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
-        splat = builder.shuffle_vector(splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
-        w_vec = builder.load(builder.bitcast(builder.gep(w_data, [w_off]), _V64.as_pointer()), align=8)
-        counts = builder.call(ctpop, [builder.xor(w_vec, splat)])
-        t_vec = builder.load(builder.bitcast(builder.gep(t_data, [t_off]), _V32.as_pointer()), align=4)
-        return _fires(context, builder, counts, t_vec)
+    def typer(typingctx, weights, w_offset, x, thresholds, t_offset):
+        if not (
+            _is_c_array(weights, types.uint64)
+            and isinstance(x, types.Integer)
+            and _is_c_array(thresholds, threshold_dtype)
+            and isinstance(w_offset, types.Integer)
+            and isinstance(t_offset, types.Integer)
+        ):
+            return None
+        sig = types.uint64(weights, w_offset, x, thresholds, t_offset)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            w_arr, w_off, xw, t_arr, t_off = args
+            a_w, _, a_x, a_t, _ = signature.args
+            w_off = context.cast(builder, w_off, signature.args[1], types.int64)
+            t_off = context.cast(builder, t_off, signature.args[4], types.int64)
+            xw = context.cast(builder, xw, a_x, types.uint64)
+            w_data = context.make_array(a_w)(context, builder, w_arr).data
+            t_data = context.make_array(a_t)(context, builder, t_arr).data
+            ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64")
+            splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
+            splat = builder.shuffle_vector(splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
+            w_vec = builder.load(builder.bitcast(builder.gep(w_data, [w_off]), _V64.as_pointer()), align=8)
+            counts = builder.call(ctpop, [builder.xor(w_vec, splat)])
+            return finish(context, builder, counts, t_data, t_off)
+
+        return sig, codegen
+
+    typer.__name__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+def _wide_compare(context, builder, counts, t_data, t_off):
+    t_vec = builder.load(builder.bitcast(builder.gep(t_data, [t_off]), _V32.as_pointer()), align=4)
+    return _fires(context, builder, counts, t_vec)
 
 
 _V8 = ir.VectorType(_I64, 8)
 _B64 = ir.VectorType(ir.IntType(8), 64)
 
 
-@intrinsic
-def block64_word_t(typingctx, wt, w_offset, x, nt, t_offset):
-    """:func:`block64_word` on a block stored for it (:func:`genome.nets.kernels.transpose_block`):
-    ``wt[w_offset + 8*i + l]`` holds unit ``8*l + i``'s weight word and ``nt[t_offset + j]``
-    (int8) holds ``-t_j - 1`` with ``t_j`` clamped to ``[-1, 64]``. Bit ``j`` of the result is
-    1 iff ``popcount(x ^ w_j) <= t_j``, as for :func:`block64_word`.
+def _bytewise_compare(context, builder, counts, t_data, t_off):
+    v = [builder.shuffle_vector(counts, ir.Constant(_V64, ir.Undefined),
+                                ir.Constant(ir.VectorType(_I32, 8), list(range(8 * i, 8 * i + 8)))) for i in range(8)]
+
+    def shifted(a, n):
+        return builder.shl(a, ir.Constant(_V8, [n] * 8))
+
+    # byte b of lane l ends up holding v[b][l], which the transposed storage makes unit 8*l + b;
+    # ORs grouped by three (AVX-512: vpternlogq)
+    terms = [v[0]] + [shifted(v[i], 8 * i) for i in range(1, 8)]
+    a = [builder.or_(builder.or_(terms[i], terms[i + 1]), terms[i + 2]) for i in (0, 3)]
+    packed = builder.bitcast(builder.or_(builder.or_(a[0], a[1]), builder.or_(terms[6], terms[7])), _B64)
+    t_vec = builder.load(builder.bitcast(builder.gep(t_data, [t_off]), _B64.as_pointer()), align=1)
+    fires = builder.icmp_signed("<", builder.add(packed, t_vec), ir.Constant(_B64, [0] * 64))
+    return builder.bitcast(fires, _I64)
+
+
+#: :func:`block64` for a one-word input held in a register.
+block64_word = _word_block("block64_word", types.int32, _wide_compare, """:func:`block64` for a one-word
+    input held in a register: bit ``j`` of the result is 1 iff
+    ``popcount(x ^ weights[w_offset + j]) <= thresholds[t_offset + j]``.""")
+
+#: :func:`block64_word` on a block stored transposed, compared bytewise.
+block64_word_t = _word_block("block64_word_t", types.int8, _bytewise_compare, """:func:`block64_word`
+    on a block stored for it (:func:`genome.nets.kernels.transpose_blocks`):
+    ``weights[w_offset + 8*i + l]`` holds unit ``8*l + i``'s weight word and
+    ``thresholds[t_offset + j]`` (int8) holds ``-t_j - 1`` with ``t_j`` clamped to ``[-1, 64]``.
+    Bit ``j`` of the result is 1 iff ``popcount(x ^ w_j) <= t_j``, as for :func:`block64_word`.
 
     The 64 popcounts (8 vectors of 8 lanes) are packed into the 64 bytes of one vector by
-    three rounds of shift-and-or (each count is at most 64, so it fits a byte; the
-    transposed storage makes byte ``j`` hold unit ``j``), ``-t_j - 1`` is added bytewise
-    and the 64 sign bits are the result (AVX-512: one ``vpmovb2m``; AVX2: two
-    ``vpmovmskb``). This replaces 64 wide compares and the mask-register merges, which on
-    AVX-512 cores all queue on one execution port: 95-102 vs 72-76 M forward passes/s for
-    64-64-64-2 on one AVX-512 core, 26 vs 22 M on AVX2 code (benchmarks/forward.py)."""
-    if not (
-        _is_c_array(wt, types.uint64)
-        and isinstance(x, types.Integer)
-        and _is_c_array(nt, types.int8)
-        and isinstance(w_offset, types.Integer)
-        and isinstance(t_offset, types.Integer)
-    ):
-        return None
-    sig = types.uint64(wt, w_offset, x, nt, t_offset)
-
-    def codegen(context, builder, signature, args):
-        w_arr, w_off, xw, t_arr, t_off = args
-        w_off = context.cast(builder, w_off, signature.args[1], types.int64)
-        t_off = context.cast(builder, t_off, signature.args[4], types.int64)
-        xw = context.cast(builder, xw, signature.args[2], types.uint64)
-        w_data = context.make_array(signature.args[0])(context, builder, w_arr).data
-        t_data = context.make_array(signature.args[3])(context, builder, t_arr).data
-        ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64")
-        splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
-        splat = builder.shuffle_vector(splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
-        w_vec = builder.load(builder.bitcast(builder.gep(w_data, [w_off]), _V64.as_pointer()), align=8)
-        counts = builder.call(ctpop, [builder.xor(w_vec, splat)])
-        v = [builder.shuffle_vector(counts, ir.Constant(_V64, ir.Undefined),
-                                    ir.Constant(ir.VectorType(_I32, 8), list(range(8 * i, 8 * i + 8)))) for i in range(8)]
-
-        def shifted(a, n):
-            return builder.shl(a, ir.Constant(_V8, [n] * 8))
-
-        # byte b of lane l ends up holding v[b][l] = unit 8*l + b
-        terms = [v[0]] + [shifted(v[i], 8 * i) for i in range(1, 8)]
-        a = [builder.or_(builder.or_(terms[i], terms[i + 1]), terms[i + 2]) for i in (0, 3)]
-        packed = builder.bitcast(builder.or_(builder.or_(a[0], a[1]), builder.or_(terms[6], terms[7])), _B64)
-        t_vec = builder.load(builder.bitcast(builder.gep(t_data, [t_off]), _B64.as_pointer()), align=1)
-        fires = builder.icmp_signed("<", builder.add(packed, t_vec), ir.Constant(_B64, [0] * 64))
-        return builder.bitcast(fires, _I64)
-
-    return sig, codegen
+    shifts and ORs (each count is at most 64, so it fits a byte; the transposed storage makes
+    byte ``j`` hold unit ``j``), ``-t_j - 1`` is added bytewise and the 64 sign bits are the
+    result (AVX-512: one ``vpmovb2m``; AVX2: two ``vpmovmskb``). This replaces 64 wide
+    compares and the mask-register merges, which on AVX-512 cores all queue on one execution
+    port: 98.6-105.7 vs 71-76 M forward passes/s for 64-64-64-2 on one AVX-512 core, 27-29 vs
+    22-25 M for AVX2 code on the same core (README, "Forward passes").""")
 
 
 def _ge_mask(lanes: int):
