@@ -93,3 +93,12 @@ def test_compile_ahead_handles_every_family(family, hidden):
     helper = warmup.compile_ahead(cfg)  # may compile (a new network shape) and start the helper
     if helper is not None:
         assert helper.wait(timeout=300) == 0
+
+
+def test_the_switch_turns_compile_ahead_off(monkeypatch):
+    monkeypatch.delenv(warmup.SWITCH, raising=False)
+    assert warmup.enabled()
+    monkeypatch.setenv(warmup.SWITCH, "0")
+    assert not warmup.enabled()
+    monkeypatch.setenv(warmup.SWITCH, "1")
+    assert warmup.enabled()
