@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from genome.errors import ConfigError
+from genome.parallel import PRANGE_ONLY
 
 LAYER_KINDS = ("dense", "toeplitz", "circulant")
 
@@ -200,7 +201,7 @@ def dense_forward(params, sizes, x, y):
     return src
 
 
-@njit(cache=True, nogil=True, boundscheck=False, parallel=True)
+@njit(cache=True, nogil=True, boundscheck=False, parallel=PRANGE_ONLY)
 def dense_forward_indexed(params, sizes, member, obs, mean, std, clip, out):
     """Row ``r`` of raw observations ``obs`` through the network of member ``member[r]``
     (rows of ``params``), normalized first; output scores into ``out[r]`` (float64)."""

@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from genome.intrinsics import block64, block64_word, block64_word_t, popcount  # noqa: F401  (popcount re-exported for kernels)
+from genome.parallel import PRANGE_ONLY
 
 #: Rows of a batch handled by one parallel task (each task owns its scratch buffer).
 CHUNK_ROWS = 2048
@@ -240,7 +241,7 @@ def forward_batch(weights, thresholds, sizes, w_offsets, t_offsets, x, out):
         _batch_chunk(c, weights, thresholds, sizes, w_offsets, t_offsets, x, out)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def forward_batch_parallel(weights, thresholds, sizes, w_offsets, t_offsets, x, out):
     """:func:`forward_batch` with chunks of rows spread over numba's threads."""
     for c in prange((x.shape[0] + CHUNK_ROWS - 1) // CHUNK_ROWS):
@@ -255,7 +256,7 @@ def forward_population(weights, thresholds, sizes, w_offsets, t_offsets, x, out)
         _population_member(m, weights, thresholds, sizes, w_offsets, t_offsets, x, out)
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def forward_population_parallel(weights, thresholds, sizes, w_offsets, t_offsets, x, out):
     """:func:`forward_population` with members spread over numba's threads."""
     for m in prange(x.shape[0]):

@@ -20,12 +20,13 @@ from numba import njit, prange
 
 from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
 from genome.nets.dense import dense_forward, normalize_into
+from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import random_uniform
 from genome.rollout.fused import task_key
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def rollout_dense(
     kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale,
     seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,

@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from genome.errors import ConfigError
+from genome.parallel import PRANGE_ONLY
 from genome.rng import SAMPLE, make_key, random_normal
 from genome.strategies.base import Members, Strategy
 from genome.strategies.shaping import centered_ranks
@@ -49,7 +50,7 @@ from genome.strategies.shaping import centered_ranks
 ADAM_EPSILON = 1e-8
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def sample_antithetic(theta, sigma, seed, generation, start, out):
     """Members ``start .. start + out.shape[0]``: ``theta + sigma eps_{m//2}`` for even ``m``,
     ``theta - sigma eps_{m//2}`` for odd ``m``, as float32."""
@@ -62,7 +63,7 @@ def sample_antithetic(theta, sigma, seed, generation, start, out):
             out[r, j] = np.float32(theta[j] + sign * random_normal(key, j))
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY)
 def weighted_noise_sum(weights, seed, generation, out):
     """``out[j] = sum_i weights[i] * eps_i[j]``, summed in pair order for every ``j``."""
     n_pairs = weights.shape[0]
