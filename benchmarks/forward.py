@@ -31,6 +31,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from genome import BinaryNetwork, BinaryPopulation
+from genome.intrinsics import ctpop64, splat
 from genome.nets import kernels
 from common import RESULTS, cpu_name, save  # benchmarks/common.py (the script's directory is on sys.path)
 
@@ -52,9 +53,7 @@ def _xor_popcount_all(typingctx, words, mask):
         ary = context.make_array(signature.args[0])(context, builder, arr)
         n_blocks = builder.udiv(builder.extract_value(ary.shape, 0), ir.Constant(ir.IntType(64), 64))
         i64, v64 = ir.IntType(64), ir.VectorType(ir.IntType(64), 64)
-        splat = builder.insert_element(ir.Constant(v64, ir.Undefined), m, ir.Constant(ir.IntType(32), 0))
-        splat = builder.shuffle_vector(splat, ir.Constant(v64, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), 64), None))
-        ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v64, [v64]), "llvm.ctpop.v64i64")
+        mask_vec = splat(builder, m, v64)
         reduce = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [v64]), "llvm.vector.reduce.add.v64i64")
         entry = builder.basic_block
         loop = builder.append_basic_block("stream.loop")
@@ -67,7 +66,7 @@ def _xor_popcount_all(typingctx, words, mask):
         acc.add_incoming(ir.Constant(v64, None), entry)
         ptr = builder.gep(ary.data, [builder.mul(i, ir.Constant(i64, 64))])
         vec = builder.load(builder.bitcast(ptr, v64.as_pointer()), align=8)
-        acc_next = builder.add(acc, builder.call(ctpop, [builder.xor(vec, splat)]))
+        acc_next = builder.add(acc, ctpop64(builder, builder.xor(vec, mask_vec)))
         i_next = builder.add(i, ir.Constant(i64, 1))
         i.add_incoming(i_next, loop)
         acc.add_incoming(acc_next, loop)

@@ -5,6 +5,8 @@
 * :func:`block64_word` -- the same for a one-word input held in a register.
 * :func:`block64_word_t` -- the same for a block stored transposed, compared bytewise.
 * :func:`ge_mask64` / :func:`ge_mask16` -- 64 (16) float32 comparisons against one value, as a bit mask.
+* :func:`splat`, :func:`ctpop64` -- IR helpers the intrinsics above share (and
+  benchmarks/forward.py's popcount ceiling, so it measures the kernels' own vector shape).
 * :func:`fma` -- ``llvm.fma.f64``, ``a * b + c`` with one rounding (exact products).
 * :func:`ulp` -- the spacing of doubles at a value's binade, from its exponent bits.
 
@@ -48,6 +50,20 @@ def _is_c_array(t, dtype) -> bool:
     return isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" and t.dtype == dtype
 
 
+def splat(builder, value, vtype):
+    """``value`` in every lane of a vector of type ``vtype`` (insert + zero-mask shuffle, which
+    LLVM lowers to one broadcast)."""
+    lanes = ir.Constant(ir.VectorType(_I32, vtype.count), None)
+    return builder.shuffle_vector(builder.insert_element(ir.Constant(vtype, ir.Undefined), value, ir.Constant(_I32, 0)),
+                                  ir.Constant(vtype, ir.Undefined), lanes)
+
+
+def ctpop64(builder, vec):
+    """``llvm.ctpop`` of a ``<64 x i64>`` vector: 64 popcounts in one operation."""
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64")
+    return builder.call(fn, [vec])
+
+
 def _fires(context, builder, counts, t_vec):
     """``counts <= thresholds`` for 64 lanes (``<64 x i64>`` popcounts, ``<64 x i32>``
     thresholds) as a 64-bit mask. With AVX-512 the compare runs on the 64-bit lanes with the
@@ -89,9 +105,6 @@ def block64(typingctx, weights, w_offset, x, x_offset, n_words, thresholds, t_of
         w_data = context.make_array(a_w)(context, builder, w_arr).data
         x_data = context.make_array(a_x)(context, builder, x_arr).data
         t_data = context.make_array(a_t)(context, builder, t_arr).data
-        ctpop = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64"
-        )
         entry = builder.basic_block
         loop = builder.append_basic_block("block64.loop")
         done = builder.append_basic_block("block64.done")
@@ -103,13 +116,9 @@ def block64(typingctx, weights, w_offset, x, x_offset, n_words, thresholds, t_of
         i.add_incoming(ir.Constant(_I64, 0), entry)
         acc.add_incoming(ir.Constant(_V64, None), entry)
         xw = builder.load(builder.gep(x_data, [builder.add(x_off, i)]))
-        splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
-        splat = builder.shuffle_vector(
-            splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None)
-        )
         w_ptr = builder.gep(w_data, [builder.add(w_off, builder.mul(i, ir.Constant(_I64, 64)))])
         w_vec = builder.load(builder.bitcast(w_ptr, _V64.as_pointer()), align=8)
-        acc_next = builder.add(acc, builder.call(ctpop, [builder.xor(w_vec, splat)]))
+        acc_next = builder.add(acc, ctpop64(builder, builder.xor(w_vec, splat(builder, xw, _V64))))
         i_next = builder.add(i, ir.Constant(_I64, 1))
         i.add_incoming(i_next, loop)
         acc.add_incoming(acc_next, loop)
@@ -149,11 +158,8 @@ def _word_block(name: str, threshold_dtype, finish, doc: str):
             xw = context.cast(builder, xw, a_x, types.uint64)
             w_data = context.make_array(a_w)(context, builder, w_arr).data
             t_data = context.make_array(a_t)(context, builder, t_arr).data
-            ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V64, [_V64]), "llvm.ctpop.v64i64")
-            splat = builder.insert_element(ir.Constant(_V64, ir.Undefined), xw, ir.Constant(_I32, 0))
-            splat = builder.shuffle_vector(splat, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), None))
             w_vec = builder.load(builder.bitcast(builder.gep(w_data, [w_off]), _V64.as_pointer()), align=8)
-            counts = builder.call(ctpop, [builder.xor(w_vec, splat)])
+            counts = ctpop64(builder, builder.xor(w_vec, splat(builder, xw, _V64)))
             return finish(context, builder, counts, t_data, t_off)
 
         return sig, codegen
@@ -212,7 +218,6 @@ block64_word_t = _word_block("block64_word_t", types.int8, _bytewise_compare, ""
 
 def _ge_mask(lanes: int):
     vf = ir.VectorType(_F32, lanes)
-    vi = ir.VectorType(_I32, lanes)
 
     def typer(typingctx, edges, offset, value):
         if not (
@@ -231,9 +236,7 @@ def _ge_mask(lanes: int):
             data = context.make_array(signature.args[0])(context, builder, arr).data
             off = context.cast(builder, off, signature.args[1], types.int64)
             vec = builder.load(builder.bitcast(builder.gep(data, [off]), vf.as_pointer()), align=4)
-            splat = builder.insert_element(ir.Constant(vf, ir.Undefined), v, ir.Constant(_I32, 0))
-            splat = builder.shuffle_vector(splat, ir.Constant(vf, ir.Undefined), ir.Constant(vi, None))
-            mask = builder.bitcast(builder.fcmp_ordered(">=", splat, vec), ir.IntType(lanes))
+            mask = builder.bitcast(builder.fcmp_ordered(">=", splat(builder, v, vf), vec), ir.IntType(lanes))
             return mask if lanes == 64 else builder.zext(mask, _I64)
 
         return sig, codegen

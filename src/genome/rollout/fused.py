@@ -101,8 +101,8 @@ def _act_general_impl(one_word, weights, thresholds, sizes, w_offsets, t_offsets
     if isinstance(one_word, types.BooleanLiteral) and one_word.literal_value:
         def unreachable(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
                         edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
-            # int64, the type of the argmax action: a literal 0 would type (and compile) a
-            # second env_step specialization, twice (the parfor body is typed again)
+            # int64, the type of the argmax action, so the two branches' actions meet in
+            # one type at _step's single env_step call (no literal-0 specialization)
             return np.int64(0), np.float32(0.0)
         return unreachable
 
