@@ -39,7 +39,8 @@ class EnvConfig:
     step_limit: int = _help("an episode still running after this many steps fails its member (Gymnasium envs)", default=100000)
     num_envs: int = _help("environments each worker process steps together (Gymnasium envs)", default=16)
     preprocess: str = _help("'atari': Gymnasium's Atari preprocessing (84x84 grayscale, frame skip 4, up to 30 no-op starts) "
-                            "and a stack of the last 4 frames, the conv family's input; 'none': observations as the env gives them", default="none")
+                            "and a stack of the last 4 frames, the conv family's input; 'noop': the env's own observations (e.g. Atari RAM) "
+                            "after up to 30 no-op steps (the DQN protocol); 'none': observations as the env gives them", default="none")
     backend: str = _help("Gymnasium environments: 'gymnasium' (each env stepped from Python) or 'envpool' (EnvPool steps "
                          "them in C++, one call per batch: faster on MuJoCo; pip install 'genome[envpool]')", default="gymnasium")
     reward_shift: float = _help("subtracted from every step's reward in training only (ARS's survival-bonus shift); "
@@ -271,8 +272,10 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"run.{key} must be >= 1, got {getattr(run, key)}")
     if cfg.env.episodes < 1:
         raise ConfigError(f"env.episodes must be >= 1, got {cfg.env.episodes}")
-    if cfg.env.preprocess not in ("none", "atari"):
-        raise ConfigError(f"env.preprocess must be 'none' or 'atari', got {cfg.env.preprocess!r}")
+    if cfg.env.preprocess not in ("none", "atari", "noop"):
+        raise ConfigError(f"env.preprocess must be 'none', 'atari' or 'noop', got {cfg.env.preprocess!r}")
+    if cfg.env.preprocess != "none" and not cfg.env.id.startswith("ALE/"):
+        raise ConfigError(f"env.preprocess = {cfg.env.preprocess!r} is for Atari (ALE/...) environments, not {cfg.env.id}")
     if cfg.env.backend not in ("gymnasium", "envpool"):
         raise ConfigError(f"env.backend must be 'gymnasium' or 'envpool', got {cfg.env.backend!r}")
     if cfg.env.backend == "envpool" and cfg.env.preprocess != "none":

@@ -30,39 +30,49 @@ from genome.rollout.problem import EpisodeRequest, EvalResult
 
 
 #: env.preprocess values
-PREPROCESS = ("none", "atari")
+PREPROCESS = ("none", "atari", "noop")
 
 
 def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
     """``gymnasium.make`` with ALE environments registered on demand. ``preprocess="atari"``
     wraps the environment as DQN does (Mnih et al. 2015; Machado et al. 2018): Gymnasium's
     ``AtariPreprocessing`` (the base env at frameskip 1; every agent step repeats the action
-    for 4 frames and max-pools the last two; 84x84 grayscale; up to 30 no-op starts) and
-    ``FrameStackObservation`` of the last 4 frames: observations ``(4, 84, 84)`` uint8."""
+    for 4 frames and max-pools the last two; 84x84 grayscale; up to 30 no-op frames at the
+    start) and ``FrameStackObservation`` of the last 4 frames: observations ``(4, 84, 84)``
+    uint8. ``preprocess="noop"``: an ALE environment's own observations (e.g. RAM) after up
+    to 30 no-op steps. ALE environments start episodes through
+    :class:`genome.rollout.ale_starts.AleStarts` (no-ops drawn from the reset's seed; no ROM
+    reload on resets of a deterministic emulator)."""
     import gymnasium as gym
 
-    if preprocess not in PREPROCESS:
-        from genome.errors import ConfigError
+    from genome.errors import ConfigError
 
+    if preprocess not in PREPROCESS:
         raise ConfigError(f"env.preprocess must be one of {', '.join(PREPROCESS)}, got {preprocess!r}")
+    if not env_id.startswith("ALE/"):
+        if preprocess != "none":
+            raise ConfigError(f"env.preprocess = {preprocess!r} is for Atari (ALE/...) environments, not {env_id}")
+        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs) if max_episode_steps else gym.make(env_id, **kwargs)
+    try:
+        import ale_py
+
+        gym.register_envs(ale_py)
+    except ImportError:
+        raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
+    from genome.rollout.ale_starts import NOOP_MAX, AleStarts
+
     if preprocess == "atari":
         kwargs = {"frameskip": 1, **kwargs}
-
-    if env_id.startswith("ALE/"):
-        try:
-            import ale_py
-
-            gym.register_envs(ale_py)
-        except ImportError:
-            from genome.errors import ConfigError
-
-            raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
+    env = AleStarts(gym.make(env_id, **kwargs), NOOP_MAX if preprocess != "none" else 0)
     if preprocess == "atari":  # max_episode_steps counts agent steps (4 frames each)
-        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TimeLimit
+        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
-        env = FrameStackObservation(AtariPreprocessing(gym.make(env_id, **kwargs), noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True), 4)
-        return TimeLimit(env, max_episode_steps) if max_episode_steps else env
-    return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs) if max_episode_steps else gym.make(env_id, **kwargs)
+        env = FrameStackObservation(AtariPreprocessing(env, noop_max=0, frame_skip=4, screen_size=84, grayscale_obs=True), 4)
+    if max_episode_steps:
+        from gymnasium.wrappers import TimeLimit
+
+        env = TimeLimit(env, max_episode_steps)
+    return env
 
 
 @dataclass(frozen=True)
