@@ -137,3 +137,8 @@ def test_the_frostbite_ga_presets_build_the_papers_configuration():
     assert (pixels.strategy.population, pixels.strategy.truncation, pixels.strategy.sigma, pixels.strategy.validation_episodes) == (1000, 20, 0.002, 30)
     ram = build(config.load_preset("frostbite-ram-ga"))
     assert ram.family.name == "binary_mlp" and ram.strategy.name == "ga" and ram.family.layer_sizes[0] == 1024
+    # both on the paper's protocol: no sticky actions, no-op starts, the elite on 30 episodes
+    for name in ("frostbite-ga", "frostbite-ram-ga"):
+        env = config.load_preset(name).env
+        assert env.kwargs["repeat_action_probability"] == 0.0 and env.preprocess in ("atari", "noop")
+    assert ram.strategy.validation_episodes == 30
