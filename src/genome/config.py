@@ -47,6 +47,9 @@ class EnvConfig:
                                 "center checks, stopping tests and evaluations see the true reward", default=0.0)
 
 
+#: env.preprocess values (rollout/gym_problem.py's make_env applies them)
+PREPROCESS = ("none", "atari", "noop")
+
 FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant", "conv", "masked", "chromatic", "binary_chromatic")
 
 
@@ -272,8 +275,8 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"run.{key} must be >= 1, got {getattr(run, key)}")
     if cfg.env.episodes < 1:
         raise ConfigError(f"env.episodes must be >= 1, got {cfg.env.episodes}")
-    if cfg.env.preprocess not in ("none", "atari", "noop"):
-        raise ConfigError(f"env.preprocess must be 'none', 'atari' or 'noop', got {cfg.env.preprocess!r}")
+    if cfg.env.preprocess not in PREPROCESS:
+        raise ConfigError(f"env.preprocess must be one of {', '.join(PREPROCESS)}, got {cfg.env.preprocess!r}")
     if cfg.env.preprocess != "none" and not cfg.env.id.startswith("ALE/"):
         raise ConfigError(f"env.preprocess = {cfg.env.preprocess!r} is for Atari (ALE/...) environments, not {cfg.env.id}")
     if cfg.env.backend not in ("gymnasium", "envpool"):

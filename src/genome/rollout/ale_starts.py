@@ -5,9 +5,9 @@ resets that skip reloading the ROM where the emulator is deterministic.
 learning", the evaluation protocol Such et al. 2017 and Salimans et al. 2017 report under):
 after each reset, ``n`` no-op actions with ``n`` uniform in ``1..noop_max`` (as Gymnasium's
 ``AtariPreprocessing`` and Stable-Baselines3 draw it), drawn from the reset's seed, so an
-episode stays a function of its seed (docs/design.md, "Randomness"). With
-``env.preprocess = "noop"`` they are agent steps of the environment as made (ALE v5: 4
-frames each); under ``env.preprocess = "atari"`` they are single frames (the base
+episode stays a function of its seed (docs/architecture.md, "Problem": start states come
+from the episode's counter-based seed). With ``env.preprocess = "noop"`` they are agent
+steps of the environment as made (ALE v5: 4 frames each); under ``env.preprocess = "atari"`` they are single frames (the base
 environment runs at frame skip 1 there).
 
 **Deterministic resets**: a seeded ALE reset reloads the ROM (~0.1 s, against ~5 ms for a

@@ -29,10 +29,6 @@ from genome.rng import make_key, random_u64
 from genome.rollout.problem import EpisodeRequest, EvalResult
 
 
-#: env.preprocess values
-PREPROCESS = ("none", "atari", "noop")
-
-
 def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
     """``gymnasium.make`` with ALE environments registered on demand. ``preprocess="atari"``
     wraps the environment as DQN does (Mnih et al. 2015; Machado et al. 2018): Gymnasium's
@@ -45,6 +41,7 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, pr
     reload on resets of a deterministic emulator)."""
     import gymnasium as gym
 
+    from genome.config import PREPROCESS
     from genome.errors import ConfigError
 
     if preprocess not in PREPROCESS:
