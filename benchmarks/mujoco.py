@@ -173,7 +173,7 @@ def main(argv=None) -> dict:
                 print(f"{preset} seed {seed}: {'solved' if s['solved'] else 'not solved'} after {s['episodes']:,} training episodes, "
                       f"{s['frames'] / 1e6:.2f} M steps, {wall:.0f} s; genome eval {ev['mean']:.0f} ± {ev['std']:.0f}", flush=True)
         results[preset] = {"runs": runs}
-        plot(preset, runs, PRESETS[preset][1], RESULTS / f"mujoco-{preset}.png")
+        plot(preset, runs, PRESETS[preset][1], path.parent / f"mujoco-{preset}.png")  # beside the JSON (--out)
         save(results, path)
     print(table(results))
     return results

@@ -66,9 +66,27 @@ def test_forward_matches_plain_loops_on_every_row():
         np.testing.assert_allclose(out[r], reference_forward(s, params, frames[r]), rtol=1e-4, atol=1e-4)
 
 
+def test_dense_layer_skips_zero_inputs_and_rows_do_not_depend_on_the_batch():
+    from genome.nets.conv import dense
+
+    rng = np.random.default_rng(3)
+    x = np.maximum(rng.standard_normal((5, 40)), 0).astype(np.float32)  # ReLU outputs: about half 0
+    x[2] = 0  # a row of zeros gives the biases (then ReLU)
+    wt, b = rng.standard_normal((40, 7)).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    for relu in (False, True):
+        out = np.empty((5, 7), dtype=np.float32)
+        dense(x, wt, b, relu, out)
+        want = x.astype(np.float64) @ wt + b
+        np.testing.assert_allclose(out, np.maximum(want, 0) if relu else want, rtol=1e-5, atol=1e-5)
+        for r in range(5):
+            one = np.empty((1, 7), dtype=np.float32)
+            dense(x[r : r + 1], wt, b, relu, one)
+            np.testing.assert_array_equal(one[0], out[r])
+
+
 def test_nature_dqn_sizes_match_the_paper():
     s = ConvStructure.nature_dqn((4, 84, 84), [512], 18, 1 / 255)
-    assert s.conv_shapes == [(20, 20, 32), (9, 9, 64), (7, 7, 64)]
+    assert s.conv_shapes == ((20, 20, 32), (9, 9, 64), (7, 7, 64))
     assert s.n_params == 1_693_362  # Such et al. (2017) evolve these 1.7 M parameters on Frostbite
 
 
