@@ -113,6 +113,7 @@ class OpenAIESConfig(StrategyConfig):
     shaping: str = _help("fitness shaping: 'centered_ranks' or 'none' (raw returns, as ARS)", default="centered_ranks")
     top_directions: int = _help("use only the best b pairs by max(f+, f-) (ARS V1-t/V2-t); 0 = all", default=0)
     normalize_step: bool = _help("divide the gradient by the std of the 2b returns used (ARS)", default=False)
+    orthogonal: bool = _help("orthogonal directions: the pairs' eps orthogonalized, each keeping its Gaussian length (Choromanski et al. 2018)", default=False)
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,54 @@ def test_ars_v2_t_is_a_configuration():
     used = np.concatenate([r[[2 * k, 2 * k + 1]] for k in top])
     step = alpha / (b * used.std()) * sum((r[2 * k] - r[2 * k + 1]) * eps(4, 0, k, n) for k in top)
     np.testing.assert_allclose(new.theta, step, rtol=1e-12, atol=1e-15)
+
+
+def test_orthogonal_directions_keep_their_gaussian_lengths_and_never_overlap_in_a_block():
+    """Choromanski et al. 2018: Gram-Schmidt in pair order, blocks of n_params rows, each row
+    rescaled to the length of its Gaussian draw."""
+    from genome.strategies.openai_es import directions
+
+    n, n_pairs = 6, 9  # blocks of 6 rows and 3 rows
+    d = directions(5, 2, n_pairs, n)
+    gauss = np.stack([eps(5, 2, i, n) for i in range(n_pairs)])
+    np.testing.assert_allclose(np.linalg.norm(d, axis=1), np.linalg.norm(gauss, axis=1), rtol=1e-12)
+    for block in (slice(0, 6), slice(6, 9)):
+        b = d[block] / np.linalg.norm(d[block], axis=1, keepdims=True)
+        np.testing.assert_allclose(b @ b.T, np.eye(b.shape[0]), atol=1e-10)
+        # Gram-Schmidt: row k lies in the span of the block's first k+1 Gaussian draws
+        q, _ = np.linalg.qr(gauss[block].T)
+        np.testing.assert_allclose(np.abs(b @ q), np.eye(b.shape[0]), atol=1e-8)
+    assert abs(float(d[0] @ d[6])) > 1e-6  # different blocks are drawn independently
+
+
+def test_orthogonal_members_and_update_use_the_same_directions():
+    from genome.strategies.openai_es import directions
+
+    n, N, b = 5, 4, 2
+    es = OpenAIES(n, population=2 * N, sigma=0.1, lr=0.2, optimizer="sgd", momentum=0.0, l2=0.0,
+                  shaping="none", top_directions=b, normalize_step=True, orthogonal=True)
+    state = es.init(7)
+    members = es.ask(state)
+    g = members.genomes()
+    d = directions(7, 0, N, n)
+    for pair in range(N):
+        np.testing.assert_array_equal(g[2 * pair], (state.theta + 0.1 * d[pair]).astype(np.float32))
+        np.testing.assert_array_equal(g[2 * pair + 1], (state.theta - 0.1 * d[pair]).astype(np.float32))
+    np.testing.assert_array_equal(members.genomes(3, 6), g[3:6])
+    r = np.array([1.0, 5.0, 9.0, 2.0, 3.0, 3.5, 0.0, 8.5])
+    new, _ = es.tell(state, members, r)
+    top = [1, 3]
+    used = np.concatenate([r[[2 * k, 2 * k + 1]] for k in top])
+    step = 0.1 / (b * used.std()) * sum((r[2 * k] - r[2 * k + 1]) * d[k] for k in top)
+    np.testing.assert_allclose(new.theta, step, rtol=1e-12, atol=1e-15)
+
+
+def test_orthogonal_es_climbs_the_sphere():
+    c = np.linspace(-2, 2, 20)
+    es = OpenAIES(20, population=40, sigma=0.1, lr=0.1, l2=0.0, orthogonal=True)
+    state = es.init(0)
+    for _ in range(150):
+        members = es.ask(state)
+        x = members.genomes().astype(np.float64)
+        state, _ = es.tell(state, members, -((x - c) ** 2).sum(axis=1))
+    assert np.linalg.norm(es.center(state) - c) < 0.1 * np.linalg.norm(c)

@@ -30,6 +30,16 @@ returns used), ``optimizer = "sgd"`` with ``momentum = 0`` and ``l2 = 0``, a zer
 ``theta += alpha / (b sigma_R) sum_k (r_k+ - r_k-) delta_k`` is then ``lr = 2 alpha`` here
 (V1: no normalization, V2: with it; ``-t``: top directions).
 
+Orthogonal directions (``orthogonal = true``; Choromanski, Rowland, Sindhwani, Turner &
+Weller 2018, "Structured Evolution with Compact Architectures for Scalable Policy
+Optimization", ICML, arXiv:1804.02395): the pairs' Gaussian ``eps_i`` are orthogonalized in
+pair order by Gram-Schmidt, in blocks of ``n_params`` pairs (a block cannot hold more
+orthogonal directions than there are parameters), and each keeps the length of its Gaussian
+draw (chi with ``n_params`` degrees of freedom), so every ``eps_i`` is still marginally
+``N(0, I)`` while the directions of a block never overlap. A member then depends on its whole
+block: a worker rebuilds the generation's ``n x n_params`` directions (``O(n^2 n_params)``
+per generation, cheap for the linear and compact policies it is meant for).
+
 The center is the mean ``theta``. The weighted noise sum is computed in pair order for every
 parameter, so it is the same bits whatever the thread count.
 """
@@ -78,21 +88,85 @@ def weighted_noise_sum(weights, seed, generation, out):
         out[j] = acc
 
 
+@njit(cache=True, boundscheck=False, nogil=True)
+def orthogonal_noise(seed, generation, out):
+    """The ``orthogonal = true`` directions: row ``i`` of ``out`` ``(n_pairs, n_params)`` is
+    ``eps_i`` from ``(seed, SAMPLE, generation, i)``, then orthogonalized (modified
+    Gram-Schmidt, in pair order) against the earlier rows of its block of ``n_params`` rows
+    and rescaled to its Gaussian length."""
+    n_pairs, n = out.shape
+    unit = np.empty((min(n_pairs, n), n))
+    for i in range(n_pairs):
+        key = make_key(seed, SAMPLE, generation, i)
+        row = out[i]
+        length = 0.0
+        for j in range(n):
+            row[j] = random_normal(key, j)
+            length += row[j] * row[j]
+        first = i - i % n  # the block's first row
+        for k in range(first, i):
+            u = unit[k - first]
+            dot = 0.0
+            for j in range(n):
+                dot += row[j] * u[j]
+            for j in range(n):
+                row[j] -= dot * u[j]
+        norm = 0.0
+        for j in range(n):
+            norm += row[j] * row[j]
+        scale = 1.0 / np.sqrt(norm)
+        u = unit[i - first]
+        for j in range(n):
+            u[j] = row[j] * scale
+            row[j] = u[j] * np.sqrt(length)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def sample_rows(theta, sigma, eps, start, out):
+    """Members ``start ..``: ``theta + sigma eps[m//2]`` for even ``m``, minus for odd, float32."""
+    for r in range(out.shape[0]):
+        m = start + r
+        sign = -sigma if (m & 1) == 1 else sigma
+        for j in range(theta.shape[0]):
+            out[r, j] = np.float32(theta[j] + sign * eps[m >> 1, j])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def weighted_rows_sum(weights, eps, out):
+    """``out[j] = sum_i weights[i] * eps[i, j]``, summed in pair order for every ``j``."""
+    out[:] = 0.0
+    for i in range(weights.shape[0]):
+        if weights[i] != 0.0:
+            for j in range(out.shape[0]):
+                out[j] += weights[i] * eps[i, j]
+
+
 class GaussianMembers(Members):
     """Antithetic members of one generation, regenerated from ``(theta, sigma, seed, generation)``."""
 
-    def __init__(self, theta: np.ndarray, sigma: float, seed: int, generation: int, count: int):
+    def __init__(self, theta: np.ndarray, sigma: float, seed: int, generation: int, count: int, orthogonal: bool = False):
         self.theta = np.ascontiguousarray(theta, dtype=np.float64)
         self.sigma = float(sigma)
         self.seed = int(seed)
         self.generation = int(generation)
         self.count = int(count)
+        self.orthogonal = bool(orthogonal)
 
     def genomes(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         stop = self.count if stop is None else stop
         out = np.empty((stop - start, self.theta.shape[0]), dtype=np.float32)
-        sample_antithetic(self.theta, self.sigma, self.seed, self.generation, start, out)
+        if self.orthogonal:
+            sample_rows(self.theta, self.sigma, directions(self.seed, self.generation, self.count // 2, self.theta.shape[0]), start, out)
+        else:
+            sample_antithetic(self.theta, self.sigma, self.seed, self.generation, start, out)
         return out
+
+
+def directions(seed: int, generation: int, n_pairs: int, n_params: int) -> np.ndarray:
+    """The orthogonal directions ``(n_pairs, n_params)`` of a generation (:func:`orthogonal_noise`)."""
+    out = np.empty((n_pairs, n_params))
+    orthogonal_noise(seed, generation, out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -125,6 +199,7 @@ class OpenAIES(Strategy):
         shaping: str = "centered_ranks",
         top_directions: int = 0,
         normalize_step: bool = False,
+        orthogonal: bool = False,
         initial=None,
     ):
         if population < 2 or population % 2:
@@ -143,6 +218,7 @@ class OpenAIES(Strategy):
         self.optimizer = optimizer
         self.momentum, self.beta1, self.beta2 = float(momentum), float(beta1), float(beta2)
         self.shaping, self.top_directions, self.normalize_step = shaping, int(top_directions), bool(normalize_step)
+        self.orthogonal = bool(orthogonal)
         #: ``initial(seed) -> genome``, the family's initializer (zeros when None)
         self.initial = initial
 
@@ -151,7 +227,7 @@ class OpenAIES(Strategy):
         return cls(family.n_params, population=config.population, sigma=config.sigma, lr=config.lr,
                    optimizer=config.optimizer, momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
                    l2=config.l2, shaping=config.shaping, top_directions=config.top_directions,
-                   normalize_step=config.normalize_step, initial=family.initial_genome)
+                   normalize_step=config.normalize_step, orthogonal=config.orthogonal, initial=family.initial_genome)
 
     def init(self, seed: int) -> OpenAIESState:
         theta = np.zeros(self.n_params) if self.initial is None else np.asarray(self.initial(seed), np.float64).copy()
@@ -159,7 +235,7 @@ class OpenAIES(Strategy):
         return OpenAIESState(theta=theta, m=zeros, v=zeros.copy(), t=0, generation=0, seed=int(seed))
 
     def ask(self, state: OpenAIESState) -> GaussianMembers:
-        return GaussianMembers(state.theta, self.sigma, state.seed, state.generation, self.population)
+        return GaussianMembers(state.theta, self.sigma, state.seed, state.generation, self.population, self.orthogonal)
 
     def _tell(self, state: OpenAIESState, members: Members, fitness: np.ndarray):
         n_pairs = members.count // 2
@@ -174,7 +250,10 @@ class OpenAIES(Strategy):
         if self.shaping == "none":
             weights = np.nan_to_num(weights, nan=0.0)  # a pair with a failed member gives no direction
         g = np.empty(self.n_params)
-        weighted_noise_sum(weights, state.seed, state.generation, g)
+        if self.orthogonal:
+            weighted_rows_sum(weights, directions(state.seed, state.generation, n_pairs, self.n_params), g)
+        else:
+            weighted_noise_sum(weights, state.seed, state.generation, g)
         g /= 2 * used.size
         if self.normalize_step:
             r = np.concatenate([f[2 * used], f[2 * used + 1]])
