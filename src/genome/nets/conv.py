@@ -22,11 +22,11 @@ row-major, then the ``n_out`` biases. Feature maps are kept channel-last (``H x 
 a convolution's ``fan_in`` rows are ordered ``(kernel row, kernel column, channel)`` and
 the dense layer's inputs ``(row, column, channel)``.
 
-The forward pass is im2col (a compiled copy: in channel-last order each output position's
+The convolutions are im2col (a compiled copy: in channel-last order each output position's
 patch is ``kernel`` contiguous runs of ``kernel x C`` values) + BLAS matrix products
-(numpy's ``matmul``) for the convolutions; the dense layers are a compiled row-by-row
-product that skips zero inputs (:func:`dense`: after a ReLU about half are 0, and the
-first dense layer's weight reads bound its time). ``forward`` takes a batch of observations through one member's
+(numpy's ``matmul``); the dense layers are a compiled row-by-row product that skips zero
+inputs (:func:`dense`: after a ReLU about half are 0, and reading the first dense layer's
+weights bounds its time). ``forward`` takes a batch of observations through one member's
 weights; the population's ``forward_indexed`` runs one row at a time, because BLAS sums
 in an order that depends on the batch's shape, and a member's numbers must not depend on
 which of its episodes share a step. For the same reason BLAS runs single-threaded inside
