@@ -123,6 +123,7 @@ class GAConfig(StrategyConfig):
     truncation: int = _help("the best T members of a generation are the next one's parents", default=10)
     elites: int = _help("the best k children (and the current elite) are re-evaluated to pick the elite", default=5)
     validation_episodes: int = _help("episodes of each elite candidate's re-evaluation", default=30)
+    elite_running_mean: bool = _help("score the elite by the mean of all its validation episodes so far (every generation's), not only this generation's", default=False)
     sigma: float = _help("real genomes: mutation theta + sigma * eps", default=0.02)
     flip_prob: float = _help("binary genomes: each bit flips with this probability", default=0.01)
 

@@ -97,3 +97,39 @@ def test_the_wire_carries_chains_and_pairs_not_weights():
     members = ga.ask(state)
     assert isinstance(members, GAMembers) and members.wire_bytes() < 2000 < n
     assert STRATEGIES["ga"] is GA and GA.genome_kinds == ("bits", "reals")
+
+
+def test_elite_running_mean_pools_the_elites_validation_episodes():
+    """With elite_running_mean the elite's score is the mean of all its validation episodes,
+    ``(n s + V v) / (n + V)``: one bad sample no longer costs it its place."""
+    n = 20
+    f = np.arange(10.0)
+    for pooled in (False, True):
+        ga = GA(n, "reals", zeros_init(n), population=10, truncation=3, elites=2, sigma=0.1,
+                validation_episodes=10, elite_running_mean=pooled)
+        state = ga.init(1)
+        members = ga.ask(state)
+        cand, _ = ga.validation(state, members, f)
+        state, _ = ga.tell(state, members, f, (cand, np.array([900.0, 100.0])))  # the elite: 900 on 10 episodes
+        assert state.elite_score == 900.0 and state.elite_episodes == 10
+        elite = state.elite
+        nxt = ga.ask(state)
+        cand, _ = ga.validation(state, nxt, f)
+        state, metrics = ga.tell(state, nxt, f, (cand, np.array([300.0, 500.0, 200.0])))  # an unlucky sample of the elite
+        if pooled:  # (10 * 900 + 10 * 300) / 20 = 600 > 500: kept, now on 20 episodes
+            assert np.array_equal(state.elite, elite) and state.elite_score == 600.0 and state.elite_episodes == 20
+            assert metrics["ga/elite_validation_mean"] == 600.0
+            again = ga.state_from_arrays(ga.state_to_arrays(state))
+            assert again.elite_episodes == 20 and again.elite_score == 600.0
+        else:  # the paper's rule: this generation's sample only, 300 < 500
+            assert np.array_equal(state.elite, cand.chain(1)) and state.elite_score == 500.0 and state.elite_episodes == 10
+    # a newcomer starts a fresh count
+    ga = GA(n, "reals", zeros_init(n), population=10, truncation=3, elites=2, validation_episodes=10, elite_running_mean=True)
+    state = ga.init(1)
+    members = ga.ask(state)
+    cand, _ = ga.validation(state, members, f)
+    state, _ = ga.tell(state, members, f, (cand, np.array([100.0, 50.0])))
+    nxt = ga.ask(state)
+    cand, _ = ga.validation(state, nxt, f)
+    state, _ = ga.tell(state, nxt, f, (cand, np.array([100.0, 300.0, 200.0])))
+    assert np.array_equal(state.elite, cand.chain(1)) and state.elite_episodes == 10 and state.elite_score == 300.0

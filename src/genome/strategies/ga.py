@@ -12,7 +12,12 @@ Each generation of ``N`` members:
 2. **Evaluation** of every member (fitness maximized; NaN ranks last).
 3. **Elite.** The best ``elites`` children and the current elite are re-evaluated on
    ``validation_episodes`` episodes each; the best by that mean becomes the elite (ties
-   keep the current one). It is the strategy's center: the policy the run saves.
+   keep the current one). It is the strategy's center: the policy the run saves. With
+   ``elite_running_mean`` the current elite's score is the mean of all its validation
+   episodes so far, this generation's pooled with every earlier one (``n`` episodes:
+   ``(n s + V v) / (n + V)``), so a good elite is not lost to one unlucky sample of a
+   bimodal return; the children are still scored on their ``V`` fresh episodes. (Not in
+   the paper, which re-evaluates the elite afresh each generation.)
 4. **Parents** of the next generation: the ``T`` best members by fitness, and the elite
    (always a parent).
 
@@ -179,6 +184,7 @@ class GAState:
     elite_score: float  #: its validation mean
     generation: int
     seed: int
+    elite_episodes: int = 0  #: validation episodes pooled into elite_score (elite_running_mean)
 
 
 class GA(Strategy):
@@ -189,7 +195,8 @@ class GA(Strategy):
     tracks_best = False
 
     def __init__(self, n_params: int, kind: str, initial, population: int = 100, truncation: int = 10, elites: int = 5,
-                 validation_episodes: int = 30, sigma: float = 0.02, flip_prob: float = 0.01, tag: tuple = ()):
+                 validation_episodes: int = 30, sigma: float = 0.02, flip_prob: float = 0.01, elite_running_mean: bool = False,
+                 tag: tuple = ()):
         if kind not in self.genome_kinds:
             raise ConfigError(f"the GA searches bit or real genomes, got {kind!r}")
         if population < 2 or not 1 <= truncation <= population or not 0 <= elites <= population:
@@ -197,6 +204,7 @@ class GA(Strategy):
         self.n_params, self.kind, self.initial = int(n_params), kind, initial
         self.population, self.truncation, self.elites = int(population), int(truncation), int(elites)
         self.validation_episodes = int(validation_episodes)
+        self.elite_running_mean = bool(elite_running_mean)
         self.sigma, self.flip_prob = float(sigma), float(flip_prob)
         self.tag = ("ga", kind, self.n_params, self.sigma, self.flip_prob, *tag)
 
@@ -204,7 +212,7 @@ class GA(Strategy):
     def from_config(cls, family, config) -> "GA":
         return cls(family.n_params, family.genome_kind, family.initial_genome, population=config.population,
                    truncation=config.truncation, elites=config.elites, validation_episodes=config.validation_episodes,
-                   sigma=config.sigma, flip_prob=config.flip_prob, tag=(family.name, tuple(family.layer_sizes)))
+                   sigma=config.sigma, flip_prob=config.flip_prob, elite_running_mean=config.elite_running_mean, tag=(family.name, tuple(family.layer_sizes)))
 
     def _members(self, parents, parent, seeds, mutated) -> GAMembers:
         return GAMembers(self.tag, self.kind, self.initial, self.sigma, self.flip_prob, list(parents), parent, seeds, mutated)
@@ -242,15 +250,23 @@ class GA(Strategy):
     def _tell(self, state: GAState, members: GAMembers, fitness: np.ndarray, validation=None):
         order = _ranking(fitness)
         candidates, scores = [], []
+        counts = []
         if validation is not None:
             vm, vfit = validation
             candidates = [vm.chain(i) for i in range(vm.count)]
             scores = list(np.where(np.isnan(vfit), -np.inf, vfit))
+            counts = [self.validation_episodes] * len(scores)
+            if self.elite_running_mean and state.elite is not None and state.elite_episodes > 0 and np.isfinite(state.elite_score):
+                # candidate 0 is the current elite: pool this generation's episodes with its earlier ones
+                n, v = state.elite_episodes, self.validation_episodes
+                if np.isfinite(scores[0]):
+                    scores[0] = (n * state.elite_score + v * scores[0]) / (n + v)
+                    counts[0] = n + v
         if candidates:
             best = int(np.argmax(scores))  # ties: the first, i.e. the current elite
-            elite, elite_score = candidates[best], float(scores[best])
+            elite, elite_score, elite_episodes = candidates[best], float(scores[best]), int(counts[best])
         else:
-            elite, elite_score = members.chain(int(order[0])), float("nan")
+            elite, elite_score, elite_episodes = members.chain(int(order[0])), float("nan"), 0
         parents = [members.chain(int(m)) for m in order[: self.truncation]]
         finite = fitness[np.isfinite(fitness)]
         top = fitness[order[: self.truncation]]
@@ -262,7 +278,7 @@ class GA(Strategy):
             "ga/chain_length": float(len(elite)),
             "ga/wire_bytes": float(members.wire_bytes()),
         }
-        return replace(state, parents=tuple(parents), elite=elite, elite_score=elite_score), metrics
+        return replace(state, parents=tuple(parents), elite=elite, elite_score=elite_score, elite_episodes=elite_episodes), metrics
 
     def center(self, state: GAState) -> np.ndarray:
         """The validated elite (before the first generation: the initializer's genome)."""
@@ -279,6 +295,7 @@ class GA(Strategy):
             "parent_lengths": np.array([len(c) for c in chains], dtype=np.int64),
             "elite": state.elite if state.elite is not None else np.zeros(0, np.uint64),
             "elite_score": np.array(state.elite_score),
+            "elite_episodes": np.array(state.elite_episodes),
             "generation": np.array(state.generation),
             "seed": np.array(state.seed),
         }
@@ -291,7 +308,8 @@ class GA(Strategy):
         parents = tuple(np.split(flat, np.cumsum(lengths)[:-1])) if lengths.size else ()
         elite = np.asarray(arrays["elite"], np.uint64)
         return GAState(parents=parents, elite=elite if elite.size else None, elite_score=float(arrays["elite_score"]),
-                       generation=int(arrays["generation"]), seed=int(arrays["seed"]))
+                       generation=int(arrays["generation"]), seed=int(arrays["seed"]),
+                       elite_episodes=int(arrays["elite_episodes"]) if "elite_episodes" in arrays else 0)
 
 
 def _ranking(fitness: np.ndarray) -> np.ndarray:
