@@ -121,6 +121,8 @@ def test_elite_running_mean_pools_the_elites_validation_episodes():
             assert metrics["ga/elite_validation_mean"] == 600.0
             again = ga.state_from_arrays(ga.state_to_arrays(state))
             assert again.elite_episodes == 20 and again.elite_score == 600.0
+            older = {k: v for k, v in ga.state_to_arrays(state).items() if k != "elite_episodes"}  # a checkpoint from before the option
+            assert ga.state_from_arrays(older).elite_episodes == 0
         else:  # the paper's rule: this generation's sample only, 300 < 500
             assert np.array_equal(state.elite, cand.chain(1)) and state.elite_score == 500.0 and state.elite_episodes == 10
     # a newcomer starts a fresh count
