@@ -291,7 +291,10 @@ def main(argv=None) -> dict:
         data["conv"] = conv_figures()
     else:
         for task, r in compare(args.tasks, args.seeds, args.strategies, args.keep).items():
-            data.setdefault("compare", {}).setdefault(task, {"budget": r["budget"], "strategies": {}})["strategies"].update(r["strategies"])
+            known = data.setdefault("compare", {}).setdefault(task, {"budget": r["budget"], "strategies": {}})["strategies"]
+            for label, rows in r["strategies"].items():  # merge by seed: --seeds 3 4 adds to seeds 0-2
+                ran = {row["seed"] for row in rows}
+                known[label] = sorted([row for row in known.get(label, []) if row["seed"] not in ran] + rows, key=lambda row: row["seed"])
         print(table(data["compare"]))
     save(data, path)
     return data
