@@ -256,12 +256,12 @@ class GA(Strategy):
             candidates = [vm.chain(i) for i in range(vm.count)]
             scores = list(np.where(np.isnan(vfit), -np.inf, vfit))
             counts = [self.validation_episodes] * len(scores)
-            if self.elite_running_mean and state.elite is not None and state.elite_episodes > 0 and np.isfinite(state.elite_score):
-                # candidate 0 is the current elite: pool this generation's episodes with its earlier ones
+            # candidate 0 is the current elite: pool this generation's episodes with its earlier ones
+            if (self.elite_running_mean and state.elite is not None and state.elite_episodes > 0
+                    and np.isfinite(state.elite_score) and np.isfinite(scores[0])):
                 n, v = state.elite_episodes, self.validation_episodes
-                if np.isfinite(scores[0]):
-                    scores[0] = (n * state.elite_score + v * scores[0]) / (n + v)
-                    counts[0] = n + v
+                scores[0] = (n * state.elite_score + v * scores[0]) / (n + v)
+                counts[0] = n + v
         if candidates:
             best = int(np.argmax(scores))  # ties: the first, i.e. the current elite
             elite, elite_score, elite_episodes = candidates[best], float(scores[best]), int(counts[best])
@@ -309,7 +309,7 @@ class GA(Strategy):
         elite = np.asarray(arrays["elite"], np.uint64)
         return GAState(parents=parents, elite=elite if elite.size else None, elite_score=float(arrays["elite_score"]),
                        generation=int(arrays["generation"]), seed=int(arrays["seed"]),
-                       elite_episodes=int(arrays["elite_episodes"]) if "elite_episodes" in arrays else 0)
+                       elite_episodes=int(arrays.get("elite_episodes", 0)))  # 0: a checkpoint from before the option
 
 
 def _ranking(fitness: np.ndarray) -> np.ndarray:
