@@ -79,6 +79,8 @@ TASKS = {
         "ga": ["frostbite-ram-ga"],
         # not the paper's: the elite scored by all its validation episodes so far (README, Frostbite)
         "ga-running-mean": ["frostbite-ram-ga", "--set", "strategy.elite_running_mean=true"],
+        # not the paper's: validation episodes enumerate the 30 no-op starts (the exact expected score)
+        "ga-stratified": ["frostbite-ram-ga", "--set", "strategy.stratified_validation=true"],
     }),
 }
 #: the Deep Neuroevolution paper's Frostbite row (Such et al. 2017, Table 1; 1 B emulator frames

@@ -124,6 +124,8 @@ class GAConfig(StrategyConfig):
     elites: int = _help("the best k children (and the current elite) are re-evaluated to pick the elite", default=5)
     validation_episodes: int = _help("episodes of each elite candidate's re-evaluation", default=30)
     elite_running_mean: bool = _help("score the elite by the mean of all its validation episodes so far (every generation's), not only this generation's", default=False)
+    stratified_validation: bool = _help("validation episodes enumerate the ALE no-op starts (1-30) in turn instead of drawing them: "
+                                        "30 episodes score every start once (ALE with env.preprocess 'noop' or 'atari')", default=False)
     sigma: float = _help("real genomes: mutation theta + sigma * eps", default=0.02)
     flip_prob: float = _help("binary genomes: each bit flips with this probability", default=0.01)
 
@@ -305,6 +307,9 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"strategy.truncation must be in [1, population] and strategy.elites in [0, population], got {st.truncation} and {st.elites}")
         if st.validation_episodes < 1 or st.sigma <= 0 or not 0 < st.flip_prob < 1:
             raise ConfigError("strategy.validation_episodes must be >= 1, strategy.sigma > 0 and strategy.flip_prob in (0, 1)")
+        if st.stratified_validation and not (cfg.env.id.startswith("ALE/") and cfg.env.preprocess != "none"):
+            raise ConfigError("strategy.stratified_validation enumerates ALE no-op starts: it needs an ALE/... environment with "
+                              f"env.preprocess = 'noop' or 'atari' (got {cfg.env.id} with {cfg.env.preprocess!r})")
     if isinstance(st, OpenAIESConfig):
         if st.sigma <= 0 or st.lr <= 0 or st.l2 < 0:
             raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")

@@ -245,7 +245,8 @@ class Trainer:
         extra = self.strategy.validation(self.state, members, fitness)
         if extra is not None:  # the GA's elite candidates, re-evaluated on fresh episodes
             candidates, n_episodes = extra
-            checked = self.executor.evaluate(self.setup.problem, candidates, EpisodeRequest(n_episodes, rng.VALIDATE, gen))
+            stratified = getattr(cfg.strategy, "stratified_validation", False)  # a GA key
+            checked = self.executor.evaluate(self.setup.problem, candidates, EpisodeRequest(n_episodes, rng.VALIDATE, gen, stratified=stratified))
             frames += checked.total_frames
             validation = (candidates, checked.fitness)
         state, metrics = self.strategy.tell(self.state, members, fitness, validation)

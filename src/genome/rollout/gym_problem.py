@@ -187,6 +187,12 @@ class GymProblem:
             m = slot_task[slot] // episodes
             return _record(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats)
 
+        stratified = None  # ALE no-op starts enumerated: (the counts' function, this request's rotation)
+        if request.stratified:
+            from genome.rollout.ale_starts import NOOP_MAX, stratified_noops
+
+            stratified = stratified_noops, episode_seed(self.seed, request.purpose, request.generation, 0) % NOOP_MAX
+
         def start(slot: int) -> None:
             nonlocal next_task
             while next_task < n_tasks:
@@ -198,7 +204,11 @@ class GymProblem:
                 episode_id = request.episode_id(member_offset + m, e)
                 slot_task[slot], slot_steps[slot], slot_return[slot] = task, 0, 0.0
                 try:
-                    o, _ = self._env(slot).reset(seed=episode_seed(self.seed, request.purpose, request.generation, episode_id))
+                    seed = episode_seed(self.seed, request.purpose, request.generation, episode_id)
+                    if stratified is None:
+                        o, _ = self._env(slot).reset(seed=seed)
+                    else:
+                        o, _ = self._env(slot).reset(seed=seed, options={"noops": stratified[0](episode_id, stratified[1])})
                 except Exception as exc:  # noqa: BLE001 - any environment error fails the member only
                     fail(m, f"reset raised {type(exc).__name__}: {exc}")
                     continue

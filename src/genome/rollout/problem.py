@@ -41,6 +41,8 @@ class EpisodeRequest:
     generation: int
     common_starts: bool = True
     paired_starts: bool = False
+    #: ALE no-op starts enumerated instead of drawn (genome.rollout.ale_starts.stratified_noops)
+    stratified: bool = False
     first_episode: int = 0
     total_episodes: int = 0
 
