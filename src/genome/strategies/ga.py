@@ -17,7 +17,10 @@ Each generation of ``N`` members:
    episodes so far, this generation's pooled with every earlier one (``n`` episodes:
    ``(n s + V v) / (n + V)``), so a good elite is not lost to one unlucky sample of a
    bimodal return; the children are still scored on their ``V`` fresh episodes. (Not in
-   the paper, which re-evaluates the elite afresh each generation.)
+   the paper, which re-evaluates the elite afresh each generation.) With
+   ``stratified_validation`` (ALE no-op starts; the trainer's request, not this class's
+   concern) the ``V`` episodes take the no-op counts in turn instead of drawing them, so
+   30 of them score a candidate on every start once (docs/architecture.md).
 4. **Parents** of the next generation: the ``T`` best members by fitness, and the elite
    (always a parent).
 
