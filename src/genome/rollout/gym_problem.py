@@ -187,11 +187,11 @@ class GymProblem:
             m = slot_task[slot] // episodes
             return _record(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats)
 
-        stratified = None  # ALE no-op starts enumerated: (the counts' function, this request's rotation)
+        rotation = None  # stratified starts (ALE no-op counts enumerated): this request's rotation of the counts
         if request.stratified:
             from genome.rollout.ale_starts import NOOP_MAX, stratified_noops
 
-            stratified = stratified_noops, episode_seed(self.seed, request.purpose, request.generation, 0) % NOOP_MAX
+            rotation = episode_seed(self.seed, request.purpose, request.generation, 0) % NOOP_MAX
 
         def start(slot: int) -> None:
             nonlocal next_task
@@ -204,11 +204,8 @@ class GymProblem:
                 episode_id = request.episode_id(member_offset + m, e)
                 slot_task[slot], slot_steps[slot], slot_return[slot] = task, 0, 0.0
                 try:
-                    seed = episode_seed(self.seed, request.purpose, request.generation, episode_id)
-                    if stratified is None:
-                        o, _ = self._env(slot).reset(seed=seed)
-                    else:
-                        o, _ = self._env(slot).reset(seed=seed, options={"noops": stratified[0](episode_id, stratified[1])})
+                    options = None if rotation is None else {"noops": stratified_noops(episode_id, rotation)}
+                    o, _ = self._env(slot).reset(seed=episode_seed(self.seed, request.purpose, request.generation, episode_id), options=options)
                 except Exception as exc:  # noqa: BLE001 - any environment error fails the member only
                     fail(m, f"reset raised {type(exc).__name__}: {exc}")
                     continue
