@@ -26,9 +26,9 @@ import numpy as np
 
 import genome
 from genome import rng
-from genome.rollout.problem import EpisodeRequest
+from genome.problems import EpisodeRequest
 from genome.build import build
-from genome.rollout.problem import run_native
+from genome.problems.native import run_native
 from common import RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
 

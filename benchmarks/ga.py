@@ -161,8 +161,8 @@ def noop_start_returns(run: Path) -> list[float]:
     sticky actions the episode is a function of its start, so their mean is the policy's
     exact expected score under the no-op start protocol (a 100-episode eval samples it)."""
     from genome.policy import Policy, load_network, run_env
-    from genome.rollout.ale_starts import NOOP_MAX
-    from genome.rollout.gym_problem import make_env
+    from genome.problems.ale_starts import NOOP_MAX
+    from genome.problems.gym_env import make_env
 
     env_id, kwargs, preprocess = run_env(run)
     policy = Policy(load_network(run / json.loads((run / "summary.json").read_text())["policy"]), env_id, kwargs, preprocess)
@@ -188,8 +188,8 @@ def conv_figures(seconds: float = 5.0) -> dict:
     from genome.config import load_preset
     from genome.build import build
     from genome.nets.conv import one_blas_thread
-    from genome.rollout.gym_problem import make_env
-    from genome.rollout.problem import EpisodeRequest
+    from genome.problems.gym_env import make_env
+    from genome.problems import EpisodeRequest
 
     setup = build(load_preset("frostbite-ga"))
     fam = setup.family

@@ -81,7 +81,7 @@ def genome_path(env_id: str, steps: int, backend: str = "gymnasium", pool: int =
 
     from genome import config, rng
     from genome.build import build
-    from genome.rollout.problem import EpisodeRequest
+    from genome.problems import EpisodeRequest
 
     cfg = config.load_preset(PRESET[env_id])
     cfg = replace(cfg, env=replace(cfg.env, backend=backend, num_envs=pool if backend == "envpool" else cfg.env.num_envs))

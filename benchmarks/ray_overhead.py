@@ -36,10 +36,10 @@ from common import RESULTS, save  # noqa: E402  (benchmarks/common.py)
 from genome import rng  # noqa: E402
 from genome.api import resolve_config  # noqa: E402
 from genome.build import build  # noqa: E402
-from genome.rollout.executors import LocalExecutor  # noqa: E402
-from genome.rollout.pool import ProcessExecutor  # noqa: E402
-from genome.rollout.problem import EpisodeRequest  # noqa: E402
-from genome.rollout.ray_executor import RayExecutor  # noqa: E402
+from genome.executors import LocalExecutor  # noqa: E402
+from genome.executors.processes import ProcessExecutor  # noqa: E402
+from genome.problems import EpisodeRequest  # noqa: E402
+from genome.executors.ray import RayExecutor  # noqa: E402
 
 WORKLOADS = {"cartpole": "native", "lunarlander-es": "gymnasium"}
 
@@ -56,7 +56,7 @@ def timed(ex, problem, members, request, repeats: int) -> tuple[float, object]:
 
 
 def ray_bytes(problem, members, request, slots: int) -> dict:
-    from genome.rollout.executors import split_tasks
+    from genome.executors import split_tasks
 
     blob = pickle.dumps((problem.spec, problem.family, members), protocol=5)
     tasks, _ = split_tasks(problem, members.count, request, 2 * slots)

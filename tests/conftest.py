@@ -2,7 +2,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# the test process itself: tests/rollout/flaky_env.py misbehaves only in other processes
+# the test process itself: tests/problems/flaky_env.py misbehaves only in other processes
 os.environ["GENOME_TEST_PID"] = str(os.getpid())
 
 # Numba kernels compile on first use; never let that count as a slow example.
@@ -26,7 +26,7 @@ import numpy as np
 from genome import rng
 from genome.build import build
 from genome.config import Config, EnvConfig, OpenAIESConfig, PolicyConfig
-from genome.rollout.problem import EpisodeRequest
+from genome.problems import EpisodeRequest
 for env_id, hidden, head in json.loads(sys.argv[1]):
     if hidden == "dense":
         cfg = Config(env=EnvConfig(id=env_id), policy=PolicyConfig(family="mlp", hidden=[8]), strategy=OpenAIESConfig(population=2))

@@ -56,7 +56,7 @@ def test_first_compile_listener_fires_once_and_only_for_a_compilation():
 
 def test_compile_ahead_starts_no_helper_when_the_rollout_is_compiled():
     from genome import rng
-    from genome.rollout.problem import EpisodeRequest
+    from genome.problems import EpisodeRequest
 
     cfg = load_preset("cartpole")
     setup = build(cfg)  # this process runs the rollout once, so it is compiled (or loaded)

@@ -26,8 +26,9 @@ from genome.policies.chromatic import ControlledFamily
 from genome.policies.conv import ConvFamily
 from genome.policies.dense import DenseFamily
 from genome.policies.heads import ActionHead
-from genome.rollout.gym_problem import GymProblem, GymSpec, episode_seed, make_env
-from genome.rollout.problem import NativeProblem, random_observations
+from genome.problems.gym import GymProblem, GymSpec
+from genome.problems.gym_env import episode_seed, make_env
+from genome.problems.native import NativeProblem, random_observations
 from genome.strategies import STRATEGIES, Strategy
 from genome.strategies.controller import ControlledStrategy
 
@@ -253,7 +254,7 @@ def build_gym(cfg: Config) -> Setup:
         env.close()
     family = controlled(cfg, family)
     if ec.backend == "envpool":  # fail now, with one line, if EnvPool lacks the id or a keyword
-        from genome.rollout.envpool_loop import make_pool
+        from genome.problems.envpool import make_pool
 
         make_pool(ec.id, dict(ec.kwargs), [0], ec.max_episode_steps).close()
     spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running, ec.preprocess, ec.backend)

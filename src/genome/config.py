@@ -47,7 +47,7 @@ class EnvConfig:
                                 "center checks, stopping tests and evaluations see the true reward", default=0.0)
 
 
-#: env.preprocess values (rollout/gym_problem.py's make_env applies them)
+#: env.preprocess values (problems/gym.py's make_env applies them)
 PREPROCESS = ("none", "atari", "noop")
 
 FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant", "conv", "masked", "chromatic", "binary_chromatic")
@@ -169,7 +169,7 @@ class RunConfig:
     render_every: int = _help("save a GIF of the center policy under videos/ every N generations (0 = never)", default=0)
 
 
-#: ``run.executor`` values (genome/rollout/executors.py, docs/cluster.md)
+#: ``run.executor`` values (genome/executors/__init__.py, docs/cluster.md)
 EXECUTORS = ("local", "processes", "ray")
 
 

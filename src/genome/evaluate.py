@@ -17,7 +17,8 @@ from genome import rng
 from genome.envs.native import native_spec
 from genome.errors import ConfigError
 from genome.policy import Policy
-from genome.rollout.problem import EpisodeRequest, run_native
+from genome.problems import EpisodeRequest
+from genome.problems.native import run_native
 
 
 def describe(returns: np.ndarray) -> dict:
@@ -53,7 +54,7 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
 
 
 def _gymnasium_returns(policy: Policy, env_id: str, episodes: int, seed: int) -> np.ndarray:
-    from genome.rollout.gym_problem import make_env
+    from genome.problems.gym_env import make_env
 
     env = make_env(env_id, policy.env_kwargs, preprocess=policy.env_preprocess)
     out = np.zeros(episodes)

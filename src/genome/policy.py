@@ -8,7 +8,9 @@ import os
 import tomllib
 from pathlib import Path
 
+from genome import policies  # noqa: F401  (every family registers its policy-file reader)
 from genome.errors import ConfigError, ModelFormatError
+from genome.nets import fileformat
 from genome.nets.binary import BinaryNetwork
 
 POLICY_FILE = "policy.gbn"
@@ -68,15 +70,7 @@ def run_env(run_dir: Path) -> tuple[str | None, dict, str]:
 
 def load_network(path: str | os.PathLike):
     """The network in a policy file, whatever its family; a bad file raises ``ValueError``."""
-    from genome.nets import fileformat
-
-    data = fileformat.read_file(path)
-    family = fileformat.family_of(data, str(path))
-    if family == "binary_mlp":
-        return BinaryNetwork.from_bytes(data, str(path))
-    if family == "conv":
-        return fileformat.decode_conv(data, str(path))
-    return fileformat.decode_dense(data, str(path))
+    return fileformat.read_network(fileformat.read_file(path), str(path))
 
 
 def load_policy(path: str | os.PathLike) -> Policy:

@@ -31,7 +31,7 @@ def check_available() -> None:
 
 def episode_frames(policy: Policy, env_id: str, seed: int = 0, max_frames: int = 1000, every: int = 1) -> tuple[list[np.ndarray], float]:
     """RGB frames of one episode (every ``every``-th step) and its return."""
-    from genome.rollout.gym_problem import make_env
+    from genome.problems.gym_env import make_env
 
     check_available()
     env = make_env(env_id.removeprefix("genome/"), dict(policy.env_kwargs, render_mode="rgb_array"), preprocess=policy.env_preprocess)

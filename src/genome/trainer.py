@@ -35,8 +35,8 @@ from genome.io import atomic_write_text
 from genome.encoders.auto import RunningStats
 from genome.policies.chromatic import ARCHITECTURE_FILE, save_architecture
 from genome.policy import POLICY_FILE, Policy
-from genome.rollout.executors import make_executor
-from genome.rollout.problem import EpisodeRequest, EvalResult
+from genome.executors import make_executor
+from genome.problems import EpisodeRequest, EvalResult
 from genome.runlog import Progress, TensorBoardLog
 from genome.strategies import FixedMembers
 

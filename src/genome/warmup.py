@@ -70,7 +70,8 @@ def compile_ahead(cfg: Config, notice=None) -> subprocess.Popen | None:
     from genome import rng
     from genome.build import build
     from genome.envs.native import native_spec
-    from genome.rollout.problem import EpisodeRequest, NativeProblem
+    from genome.problems import EpisodeRequest
+    from genome.problems.native import NativeProblem
 
     if cfg.run.executor != "local" or native_spec(cfg.env.id) is None:
         return None

@@ -145,7 +145,7 @@ def test_ga_trains_a_conv_policy_on_atari_pixels(tmp_path):
     assert s["frames"] >= 2 * 3 * 40
     # the saved policy acts on the frames of the preprocessed environment it names
     from genome.policy import load_policy
-    from genome.rollout.gym_problem import make_env
+    from genome.problems.gym_env import make_env
 
     policy = load_policy(tmp_path / "run")
     assert policy.family == "conv" and policy.env_preprocess == "atari"
@@ -164,8 +164,8 @@ def test_conv_needs_image_observations():
 
 def test_large_genomes_are_evaluated_in_chunks_with_the_same_numbers(monkeypatch):
     from genome.build import build
-    from genome.rollout import problem as problem_module
-    from genome.rollout.problem import EpisodeRequest, evaluate_members
+    from genome.problems import base as problem_module
+    from genome.problems import EpisodeRequest, evaluate_members
 
     setup = build(Config(env=EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False}),
                          policy=PolicyConfig(family="mlp", hidden=[4]), strategy=OpenAIESConfig(population=10), run=RunConfig(seed=3)))

@@ -11,7 +11,7 @@ from genome.config import Config, EnvConfig, OpenAIESConfig, PolicyConfig, RunCo
 from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
 from genome.evaluate import evaluate_policy
 from genome.policy import Policy, load_policy
-from genome.rollout.problem import EpisodeRequest
+from genome.problems import EpisodeRequest
 
 from tests.test_export_and_render import CC, FLOATS, compile_policy, observations
 
@@ -171,7 +171,7 @@ def test_cli_eval_render_and_export_a_real_valued_run(tmp_path):
 def test_a_members_episodes_split_over_workers_give_the_same_numbers(common_starts):
     """The pool spreads one member's many episodes (the center's stopping test) over its
     workers; every episode keeps its start state."""
-    from genome.rollout.pool import ProcessExecutor
+    from genome.executors.processes import ProcessExecutor
     from genome.strategies import FixedMembers
 
     setup = build(cfg("mlp", GYM_CARTPOLE))
@@ -202,7 +202,7 @@ def test_center_every_checks_the_center_every_n_generations():
     assert checked == [0, 2, 4]
 
 
-@pytest.mark.parametrize("family,env", [("mlp", EnvConfig(id="CartPole-v1")), ("mlp", GYM_CARTPOLE)])  # binary: tests/rollout/test_fused.py
+@pytest.mark.parametrize("family,env", [("mlp", EnvConfig(id="CartPole-v1")), ("mlp", GYM_CARTPOLE)])  # binary: tests/problems/test_fused.py
 def test_paired_starts_share_a_start_within_each_pair(family, env):
     from genome.config import BernoulliNESConfig
 

@@ -3,7 +3,7 @@
 Each native environment is one module of numba kernels (``reset(state, u)``,
 ``step(state, action, value) -> (reward, terminated)``, ``observe(state, obs)``); the
 Gymnasium ``Env`` in :mod:`genome.envs.gym_api` and the fused rollout in
-:mod:`genome.rollout.fused` both call these same kernels, so they cannot drift apart.
+:mod:`genome.problems.fused` both call these same kernels, so they cannot drift apart.
 """
 
 from __future__ import annotations

@@ -190,7 +190,10 @@ class BinaryNetwork:
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "BinaryNetwork":
         """Inverse of :meth:`to_bytes`; bad data raises ``ValueError`` naming ``source``."""
-        sizes, weights, biases, encoder, head = fileformat.decode(data, source)
+        return cls._from_record(*fileformat.decode(data, source), source)
+
+    @classmethod
+    def _from_record(cls, sizes, weights, biases, encoder, head, source: str) -> "BinaryNetwork":
         layout = Layout(sizes)
         try:
             return cls(layout, layout.pack_weights(weights), biases, encoder, head)
@@ -222,3 +225,6 @@ class BinaryNetwork:
     def __repr__(self) -> str:
         enc = f", encoder={self.encoder!r}" if self.encoder is not None else ""
         return f"BinaryNetwork(layer_sizes={self.layer_sizes}{enc})"
+
+
+fileformat.register_reader(["binary_mlp"], lambda r, family: BinaryNetwork._from_record(*fileformat.read_binary_record(r), r.source))

@@ -4,16 +4,18 @@ Version 2 (written now)::
 
     4 magic b"GBNN" | 2 version (2) | 4 total file length | 1 family tag | record | 4 CRC-32
 
-Family tags: 0 ``binary_mlp``, 1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``,
-5 ``conv``.
+Family tags (:data:`FAMILY_TAGS`, fixed: they are the file format): 0 ``binary_mlp``,
+1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``, 5 ``conv``. This module knows the
+frame and the binary record; each other family writes its record itself and registers
+its reader here (:func:`register_reader`), so ``nets/`` never imports ``policies/``.
 The binary record is version 1's body below (from the layer count on). The real-valued
-record (:func:`encode_dense`) is::
+record (:mod:`genome.policies.dense`) is::
 
     1 layer count L | 4 (L+1) layer sizes | 2 L (layer kind, bias flag) |
     4 parameter count P | 4 P float32 genome | normalizer (4 dims, 4 clip, 4 dims mean,
     4 dims std) | 1 head flag + action head
 
-The ``conv`` record (:func:`encode_conv`) is::
+The ``conv`` record (:mod:`genome.policies.conv`) is::
 
     4 C | 4 H | 4 W | 1 convolution count K | 12 K (filters, kernel, stride) |
     1 dense count D | 4 D widths | 4 outputs | 4 float32 input scale |
@@ -49,7 +51,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -98,51 +100,14 @@ def encode(
             body.append(np.asarray(b).astype(_BIAS_DTYPES[width]).tobytes())
     body.append(bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload())
     body.append(bytes([0]) if head is None else bytes([1]) + head.payload())
-    return _frame(FAMILY_TAGS["binary_mlp"], struct.pack("<H", len(sizes) - 1) + b"".join(body))
+    return frame(FAMILY_TAGS["binary_mlp"], struct.pack("<H", len(sizes) - 1) + b"".join(body))
 
 
-def _frame(tag: int, record: bytes) -> bytes:
+def frame(tag: int, record: bytes) -> bytes:
+    """A version-2 file: header, family tag, ``record``, CRC-32."""
     total = _FRAME.size + 1 + len(record) + 4
     data = _FRAME.pack(MAGIC, VERSION, total) + bytes([tag]) + record
     return data + struct.pack("<I", zlib.crc32(data))
-
-
-def encode_dense(net) -> bytes:
-    """A real-valued :class:`~genome.policies.dense.DenseNetwork` as a version-2 file."""
-    record = [net.structure.payload(), struct.pack("<I", net.genome.shape[0]), net.genome.astype("<f4").tobytes(),
-              net.normalizer.payload(), bytes([1]) + net.head.payload()]
-    return _frame(FAMILY_TAGS[net.family], b"".join(record))
-
-
-def encode_conv(net) -> bytes:
-    """A :class:`~genome.policies.conv.ConvNetwork` as a version-2 file."""
-    record = [net.structure.payload(), struct.pack("<I", net.genome.shape[0]), net.genome.astype("<f4").tobytes(), bytes([1]) + net.head.payload()]
-    return _frame(FAMILY_TAGS["conv"], b"".join(record))
-
-
-def decode_conv(data: bytes, source: str):
-    """Parse a ``conv`` policy file into a :class:`~genome.policies.conv.ConvNetwork`."""
-    from genome.errors import ShapeError
-    from genome.nets.conv import ConvStructure
-    from genome.policies.conv import ConvNetwork
-
-    tag, r = _open(data, source)
-    if tag != FAMILY_TAGS["conv"]:
-        raise r.fail(f"holds a {family_of(data, source)} policy, not a conv network")
-    structure = ConvStructure.from_payload(r)
-    n = r.u32("parameter count")
-    if n != structure.n_params:
-        raise r.fail(f"malformed policy: {n} parameters stored, the layers need {structure.n_params}")
-    genome = np.frombuffer(r.take(4 * n, "parameters"), "<f4").astype(np.float32)
-    if r.u8("action head flag") != 1:
-        raise r.fail("malformed policy: a conv policy needs an action head")
-    head = ActionHead.from_payload(r)
-    if r.remaining:
-        raise r.fail(f"malformed policy: {r.remaining} unparsed bytes before the checksum")
-    try:
-        return ConvNetwork(structure, genome, head)
-    except (ShapeError, ValueError) as exc:
-        raise r.fail(f"malformed policy: {exc}") from None
 
 
 def _open(data: bytes, source: str) -> tuple[int, Reader]:
@@ -184,44 +149,51 @@ def decode(data: bytes, source: str) -> tuple[list[int], list[np.ndarray], list[
     if tag != FAMILY_TAGS["binary_mlp"]:
         name = {v: k for k, v in FAMILY_TAGS.items()}[tag]
         raise r.fail(f"holds a real-valued {name} policy, not a binary network; load it with genome.load_policy")
-    return _decode_binary(r)
+    return read_binary_record(r)
 
 
-def decode_dense(data: bytes, source: str):
-    """Parse a real-valued policy file into a :class:`~genome.policies.dense.DenseNetwork`."""
-    from genome.errors import ShapeError
-    from genome.nets.dense import DenseStructure
-    from genome.policies.dense import DenseNetwork
-    from genome.policies.normalize import ObsNormalizer
+#: family tag -> reader of that family's record (``reader(r, family)``, ``r`` a
+#: :class:`~genome.io.Reader` at the record -> the trained network), registered by the
+#: family's module
+_READERS: dict[int, Callable[[Reader, str], object]] = {}
 
+
+def register_reader(families: Sequence[str], reader: Callable[[Reader, str], object]) -> None:
+    """``reader(r, family)`` parses the record of a file of any of ``families`` (``r`` stands
+    after the family tag; a malformed record raises ``r.fail(...)``) and returns the network."""
+    for name in families:
+        _READERS[FAMILY_TAGS[name]] = reader
+
+
+def read_network(data: bytes, source: str):
+    """The network in a (checked) policy file, whatever its family; a bad file raises
+    :class:`ModelFormatError` (a ``ValueError``) naming ``source``."""
     tag, r = _open(data, source)
-    family = {v: k for k, v in FAMILY_TAGS.items()}[tag]
-    if family not in ("linear", "mlp", "toeplitz", "circulant"):
-        raise r.fail(f"holds a {family} policy, not a dense real-valued one; load it with genome.load_policy")
-    structure = DenseStructure.from_payload(r)
-    n = r.u32("parameter count")
-    if n != structure.n_params:
-        raise r.fail(f"malformed policy: {n} parameters stored, the layers need {structure.n_params}")
-    genome = np.frombuffer(r.take(4 * n, "parameters"), "<f4").astype(np.float32)
-    normalizer = ObsNormalizer.from_payload(r)
-    if r.u8("action head flag") != 1:
-        raise r.fail("malformed policy: a real-valued policy needs an action head")
-    head = ActionHead.from_payload(r)
+    reader = _READERS.get(tag)
+    if reader is None:  # pragma: no cover - every family's module registers on import (genome.policies)
+        raise r.fail(f"holds a {family_of(data, source)} policy, whose reader is not loaded; load it with genome.load_policy")
+    return reader(r, family_name(tag))
+
+
+def check_end(r: Reader) -> None:
+    """A record must end exactly before the checksum."""
     if r.remaining:
         raise r.fail(f"malformed policy: {r.remaining} unparsed bytes before the checksum")
-    try:
-        return DenseNetwork(family, structure, genome, normalizer, head)
-    except (ShapeError, ValueError) as exc:
-        raise r.fail(f"malformed policy: {exc}") from None
+
+
+def family_name(tag: int) -> str:
+    """The ``policy.family`` of a family tag."""
+    return {v: k for k, v in FAMILY_TAGS.items()}[tag]
 
 
 def family_of(data: bytes, source: str) -> str:
     """The ``policy.family`` a (checked) policy file holds."""
     tag, _ = _open(data, source)
-    return {v: k for k, v in FAMILY_TAGS.items()}[tag]
+    return family_name(tag)
 
 
-def _decode_binary(r: Reader):
+def read_binary_record(r: Reader):
+    """The binary record at ``r``: ``(sizes, weight bits, biases, encoder, head)``."""
     n_layers = r.u16("layer count")
     if n_layers < 1:
         raise r.fail("malformed policy: no layers")
@@ -258,8 +230,7 @@ def _decode_binary(r: Reader):
     if has_head not in (0, 1):
         raise r.fail(f"malformed policy: action head flag {has_head}")
     head = ActionHead.from_payload(r) if has_head else None
-    if r.remaining:
-        raise r.fail(f"malformed policy: {r.remaining} unparsed bytes before the checksum")
+    check_end(r)
     return sizes, weights, biases, encoder, head
 
 

@@ -1,1 +1,5 @@
-"""Policies: action heads, the binary-MLP family (genome bits -> network) and ``Policy``."""
+"""Policy families: a genome (bits or reals) -> a network, its size, its compiled kernel and
+its policy-file record (docs/architecture.md). Importing the package registers every
+family's policy-file reader with :mod:`genome.nets.fileformat`."""
+
+from genome.policies import binary_mlp, chromatic, conv, dense  # noqa: F401

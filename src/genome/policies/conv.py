@@ -15,6 +15,7 @@ already differs in behaviour.
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,8 @@ import numpy as np
 from genome import rng
 from genome.encoders.auto import RunningStats
 from genome.errors import ShapeError
-from genome.io import atomic_write_bytes
+from genome.io import Reader, atomic_write_bytes
+from genome.nets import fileformat
 from genome.nets.conv import ConvStructure, one_blas_thread
 from genome.policies.heads import ActionHead
 
@@ -67,9 +69,27 @@ class ConvNetwork:
         return self.head(self.scores(obs))
 
     def to_bytes(self) -> bytes:
-        from genome.nets import fileformat
+        """The policy file (:mod:`genome.nets.fileformat`): the structure, the parameters, the head."""
+        record = [self.structure.payload(), struct.pack("<I", self.genome.shape[0]), self.genome.astype("<f4").tobytes(),
+                  bytes([1]) + self.head.payload()]
+        return fileformat.frame(fileformat.FAMILY_TAGS["conv"], b"".join(record))
 
-        return fileformat.encode_conv(self)
+    @classmethod
+    def read_record(cls, r: Reader, family: str = "conv") -> "ConvNetwork":
+        """Inverse of :meth:`to_bytes` from the record on (registered with the file format)."""
+        structure = ConvStructure.from_payload(r)
+        n = r.u32("parameter count")
+        if n != structure.n_params:
+            raise r.fail(f"malformed policy: {n} parameters stored, the layers need {structure.n_params}")
+        genome = np.frombuffer(r.take(4 * n, "parameters"), "<f4").astype(np.float32)
+        if r.u8("action head flag") != 1:
+            raise r.fail("malformed policy: a conv policy needs an action head")
+        head = ActionHead.from_payload(r)
+        fileformat.check_end(r)
+        try:
+            return cls(structure, genome, head)
+        except (ShapeError, ValueError) as exc:
+            raise r.fail(f"malformed policy: {exc}") from None
 
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_bytes(path, self.to_bytes())
@@ -149,3 +169,6 @@ class ConvFamily:
             for r, m in enumerate(np.asarray(members).tolist()):
                 out[r] = forward(params[m], obs[r : r + 1])[0]
         return out
+
+
+fileformat.register_reader(["conv"], ConvNetwork.read_record)

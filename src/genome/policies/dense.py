@@ -22,6 +22,7 @@ initial genome is a pure function of the run seed (counter-based generator, purp
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -30,7 +31,8 @@ import numpy as np
 from genome import rng
 from genome.encoders.auto import RunningStats
 from genome.errors import ShapeError
-from genome.io import atomic_write_bytes
+from genome.io import Reader, atomic_write_bytes
+from genome.nets import fileformat
 from genome.nets.dense import DenseStructure, dense_forward, dense_forward_indexed, normalize_into, structure
 from genome.policies.heads import ActionHead
 from genome.policies.normalize import ObsNormalizer
@@ -94,9 +96,30 @@ class DenseNetwork(_DenseSizes):
         return self.head(self.scores(obs))
 
     def to_bytes(self) -> bytes:
-        from genome.nets import fileformat
+        """The policy file (:mod:`genome.nets.fileformat`): the layer structure, the genome
+        (so a Toeplitz layer costs its ``n_out + n_in - 1`` parameters on disk), the
+        normalizer and the head."""
+        record = [self.structure.payload(), struct.pack("<I", self.genome.shape[0]), self.genome.astype("<f4").tobytes(),
+                  self.normalizer.payload(), bytes([1]) + self.head.payload()]
+        return fileformat.frame(fileformat.FAMILY_TAGS[self.family], b"".join(record))
 
-        return fileformat.encode_dense(self)
+    @classmethod
+    def read_record(cls, r: Reader, family: str) -> "DenseNetwork":
+        """Inverse of :meth:`to_bytes` from the record on (registered with the file format)."""
+        structure = DenseStructure.from_payload(r)
+        n = r.u32("parameter count")
+        if n != structure.n_params:
+            raise r.fail(f"malformed policy: {n} parameters stored, the layers need {structure.n_params}")
+        genome = np.frombuffer(r.take(4 * n, "parameters"), "<f4").astype(np.float32)
+        normalizer = ObsNormalizer.from_payload(r)
+        if r.u8("action head flag") != 1:
+            raise r.fail("malformed policy: a real-valued policy needs an action head")
+        head = ActionHead.from_payload(r)
+        fileformat.check_end(r)
+        try:
+            return cls(family, structure, genome, normalizer, head)
+        except (ShapeError, ValueError) as exc:
+            raise r.fail(f"malformed policy: {exc}") from None
 
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_bytes(path, self.to_bytes())
@@ -182,3 +205,5 @@ class DenseFamily(_DenseSizes):
                               np.ascontiguousarray(obs, dtype=np.float32), mean, std, clip, out)
         return out
 
+
+fileformat.register_reader(["linear", "mlp", "toeplitz", "circulant"], DenseNetwork.read_record)

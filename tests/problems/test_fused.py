@@ -8,7 +8,7 @@ import genome  # noqa: F401
 from genome import rng
 from genome.config import Config, EnvConfig, PolicyConfig
 from genome.envs.native import MAX_UNIFORMS, NATIVE_ENVS, env_reset
-from genome.rollout.problem import EpisodeRequest
+from genome.problems import EpisodeRequest
 from genome.build import build
 
 SETTINGS = {

@@ -1,4 +1,4 @@
-"""ALE episode starts (genome.rollout.ale_starts): no-op starts drawn from the reset seed
+"""ALE episode starts (genome.problems.ale_starts): no-op starts drawn from the reset seed
 or enumerated (stratified), and plain resets of a deterministic emulator that reach the seeded reset's state."""
 
 import numpy as np
@@ -10,9 +10,9 @@ from genome import rng  # noqa: E402
 from genome.build import build  # noqa: E402
 from genome.config import Config, EnvConfig, GAConfig, PolicyConfig, from_dict  # noqa: E402
 from genome.errors import ConfigError  # noqa: E402
-from genome.rollout.ale_starts import NOOP_MAX, AleStarts, stratified_noops  # noqa: E402
-from genome.rollout.gym_problem import make_env  # noqa: E402
-from genome.rollout.problem import EpisodeRequest  # noqa: E402
+from genome.problems.ale_starts import NOOP_MAX, AleStarts, stratified_noops  # noqa: E402
+from genome.problems.gym_env import make_env  # noqa: E402
+from genome.problems import EpisodeRequest  # noqa: E402
 
 DET = {"obs_type": "ram", "repeat_action_probability": 0.0}
 

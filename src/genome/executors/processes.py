@@ -22,14 +22,9 @@ import time
 import traceback
 from multiprocessing.connection import wait
 
-from genome.rollout.executors import Executor, split_tasks
-from genome.rollout.problem import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
+from genome.executors.base import Executor, WorkerError, split_tasks
+from genome.problems.base import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
 from genome.strategies.base import Members
-
-
-class WorkerError(RuntimeError):
-    """An unexpected exception inside a worker (environment errors never get here: they fail
-    their member inside the worker)."""
 
 
 def _worker_main(conn) -> None:

@@ -22,7 +22,7 @@ restores it (~0.03 ms): each episode starts from the very state a seeded reset r
 whatever ran before, and is a function of its no-op count alone. (A plain
 ``ale.reset_game()`` is not enough: it keeps part of the console's state -- Frostbite's
 episodes after one depend on the episodes the environment ran before;
-tests/rollout/test_ale_starts.py checks the RAM trajectories and the returns.) With sticky
+tests/problems/test_ale_starts.py checks the RAM trajectories and the returns.) With sticky
 actions every reset stays seeded (the seed drives ALE's sticky-action generator).
 """
 

@@ -9,12 +9,12 @@ import genome
 from genome import rng
 from genome.evaluate import evaluate_policy
 from genome.config import Config, EnvConfig, PolicyConfig, RunConfig, BernoulliNESConfig
-from genome.rollout.pool import ProcessExecutor
-from genome.rollout.problem import EpisodeRequest
+from genome.executors.processes import ProcessExecutor
+from genome.problems import EpisodeRequest
 from genome.strategies.bernoulli_nes import BernoulliMembers
 from genome.build import build
 
-FLAKY = "tests.rollout.flaky_env:Flaky-v0"
+FLAKY = "tests.problems.flaky_env:Flaky-v0"
 
 
 def tiny(env_id, **kw):
@@ -178,12 +178,12 @@ def test_discrete_observations_are_one_hot(tmp_path):
 
 
 def test_multibinary_observations_are_the_bits():
-    setup = build(Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8])))
+    setup = build(Config(env=EnvConfig(id="tests.problems.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8])))
     enc = setup.family.encoder
     assert enc.name == "sign" and enc.n_bits == 6
     assert enc.encode_bits(np.array([1, 0, 1, 1, 0, 0], np.int8)).tolist() == [1, 0, 1, 1, 0, 0]
     result = genome.train(
-        Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8], bias_bits=2),
+        Config(env=EnvConfig(id="tests.problems.flaky_env:Bits-v0"), policy=PolicyConfig(hidden=[8], bias_bits=2),
                strategy=BernoulliNESConfig(population=32), run=RunConfig(generations=25, target="none", eval_episodes=20, workers=1))
     )
     assert result.summary["eval_mean"] >= 9.0  # learned to copy the first bit (10 steps per episode)

@@ -33,8 +33,8 @@ import genome
 from genome.build import build
 from genome.config import BernoulliNESConfig, Config, EnvConfig, OpenAIESConfig, PolicyConfig, RunConfig
 from genome.errors import ConfigError
-from genome.rollout.executors import make_executor, split_tasks
-from genome.rollout.problem import EpisodeRequest
+from genome.executors import make_executor, split_tasks
+from genome.problems import EpisodeRequest
 from genome.rng import START
 from genome.trainer import Trainer
 
@@ -174,7 +174,7 @@ def test_the_executor_connects_by_address_and_uses_both_nodes(cluster):
 
 
 def test_a_hanging_task_times_out_and_fails_its_members_not_the_run(cluster):
-    from tests.rollout.test_gym import members_and_problem
+    from tests.problems.test_gym import members_and_problem
 
     setup, members, request = members_and_problem("hang", population=4)
     healthy, healthy_members, _ = members_and_problem("none", population=4)
@@ -196,7 +196,7 @@ def test_the_ga_gives_the_same_policy_bytes_on_ray(cluster, tmp_path):
 
 
 def test_losing_the_worker_node_mid_run_changes_nothing(cluster, tmp_path, monkeypatch):
-    from genome.rollout import ray_executor
+    from genome.executors import ray as ray_executor
 
     cfg = replace(ES_LUNAR, run=replace(ES_LUNAR.run, generations=5))
     undisturbed = _policy_bytes(cfg, tmp_path / "local")
@@ -257,7 +257,7 @@ def test_auto_without_a_cluster_says_how_to_start_one(tmp_path, monkeypatch):
 
 def test_a_missing_ray_extra_is_a_one_line_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if not installed
-    monkeypatch.delitem(sys.modules, "genome.rollout.ray_executor", raising=False)
+    monkeypatch.delitem(sys.modules, "genome.executors.ray", raising=False)
     with pytest.raises(ConfigError, match=r"pip install 'genome\[ray\]'"):
         make_executor(replace(NES_CARTPOLE.run, executor="ray"), native=True)
 

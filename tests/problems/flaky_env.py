@@ -1,7 +1,7 @@
 """A Gymnasium environment that misbehaves on purpose, for the robustness tests.
 
 ``mode`` picks the failure; it strikes episodes whose reset seed is divisible by 3, at
-step 3 ("hang" and "exit" only inside worker processes, so the test process survives). ``gymnasium.make("tests.rollout.flaky_env:Flaky-v0", mode=...)`` imports this
+step 3 ("hang" and "exit" only inside worker processes, so the test process survives). ``gymnasium.make("tests.problems.flaky_env:Flaky-v0", mode=...)`` imports this
 module first, so worker processes can make it too.
 """
 

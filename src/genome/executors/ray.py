@@ -35,9 +35,8 @@ try:
 except ImportError:  # pragma: no cover - exercised by the test that hides Ray
     raise ConfigError("run.executor = ray needs Ray: pip install 'genome[ray]'") from None
 
-from genome.rollout.executors import Executor, split_tasks
-from genome.rollout.pool import WorkerError
-from genome.rollout.problem import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
+from genome.executors.base import Executor, WorkerError, split_tasks
+from genome.problems.base import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
 from genome.strategies.base import Members
 
 _PROBLEMS: dict[str, object] = {}  # per worker process: problems kept open between tasks

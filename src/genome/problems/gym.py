@@ -16,60 +16,15 @@ numbers whichever worker runs them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
-
-import math
 
 from genome.nets.conv import one_blas_thread
 from genome.policies.heads import ARGMAX, continuous_actions
-from genome.rng import make_key, random_u64
-from genome.rollout.problem import EpisodeRequest, EvalResult
-
-
-def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
-    """``gymnasium.make`` with ALE environments registered on demand. ``preprocess="atari"``
-    wraps the environment as DQN does (Mnih et al. 2015; Machado et al. 2018): Gymnasium's
-    ``AtariPreprocessing`` (the base env at frameskip 1; every agent step repeats the action
-    for 4 frames and max-pools the last two; 84x84 grayscale; up to 30 no-op frames at the
-    start) and ``FrameStackObservation`` of the last 4 frames: observations ``(4, 84, 84)``
-    uint8. ``preprocess="noop"``: an ALE environment's own observations (e.g. RAM) after up
-    to 30 no-op steps. ALE environments start episodes through
-    :class:`genome.rollout.ale_starts.AleStarts` (no-ops drawn from the reset's seed; no ROM
-    reload on resets of a deterministic emulator)."""
-    import gymnasium as gym
-
-    from genome.config import PREPROCESS
-    from genome.errors import ConfigError
-
-    if preprocess not in PREPROCESS:
-        raise ConfigError(f"env.preprocess must be one of {', '.join(PREPROCESS)}, got {preprocess!r}")
-    if not env_id.startswith("ALE/"):
-        if preprocess != "none":
-            raise ConfigError(f"env.preprocess = {preprocess!r} is for Atari (ALE/...) environments, not {env_id}")
-        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs) if max_episode_steps else gym.make(env_id, **kwargs)
-    try:
-        import ale_py
-
-        gym.register_envs(ale_py)
-    except ImportError:
-        raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
-    from genome.rollout.ale_starts import NOOP_MAX, AleStarts
-
-    if preprocess == "atari":
-        kwargs = {"frameskip": 1, **kwargs}
-    env = AleStarts(gym.make(env_id, **kwargs), NOOP_MAX if preprocess != "none" else 0)
-    if preprocess == "atari":  # max_episode_steps counts agent steps (4 frames each)
-        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
-
-        env = FrameStackObservation(AtariPreprocessing(env, noop_max=0, frame_skip=4, screen_size=84, grayscale_obs=True), 4)
-    if max_episode_steps:
-        from gymnasium.wrappers import TimeLimit
-
-        env = TimeLimit(env, max_episode_steps)
-    return env
+from genome.problems.base import EpisodeRequest, EvalResult
+from genome.problems.gym_env import episode_seed, make_env, raw_observations, record_observation
 
 
 @dataclass(frozen=True)
@@ -84,43 +39,12 @@ class GymSpec:
     slots: int = 16
     obs_stats: bool = False
     preprocess: str = "none"
-    backend: str = "gymnasium"  #: or "envpool" (rollout/envpool_loop.py)
+    backend: str = "gymnasium"  #: or "envpool" (problems/envpool.py)
 
+    def open(self, family) -> "GymProblem":
+        """The problem again, in a worker (:func:`genome.problems.base.open_problem`)."""
+        return GymProblem(self, family)
 
-@njit(cache=True, nogil=True)
-def _episode_seed(seed, purpose, generation, episode_id):
-    return random_u64(make_key(seed, purpose, generation, episode_id), 0) >> np.uint64(33)
-
-
-def episode_seed(seed: int, purpose: int, generation: int, episode_id: int) -> int:
-    """The ``reset(seed=...)`` of an episode: 31 bits of its counter-based stream."""
-    return int(_episode_seed(seed, purpose, generation, episode_id))
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _record(row, arr, check, m, count, total, total_sq):
-    """Copy observation ``arr`` into ``row`` and add it to member ``m``'s statistics (when
-    ``total`` has rows); False, and nothing recorded, if ``check`` and a value is not finite."""
-    if check:
-        for d in range(arr.shape[0]):
-            if not np.isfinite(arr[d]):
-                return False
-    for d in range(arr.shape[0]):
-        row[d] = arr[d]
-    count[m] += 1
-    if total.shape[0] > 0:
-        for d in range(arr.shape[0]):
-            v = np.float64(arr[d])
-            total[m, d] += v
-            total_sq[m, d] += v * v
-    return True
-
-
-def raw_observations(family) -> bool:
-    """Whether ``family`` takes the environment's uint8 observations as they are (raw bits,
-    images, the conv family) rather than float64 numbers."""
-    enc = getattr(family, "encoder", None)
-    return getattr(family, "raw_obs", False) or (enc is not None and enc.name in ("rawbits", "image"))
 
 
 class GymProblem:
@@ -153,7 +77,7 @@ class GymProblem:
 
     def evaluate(self, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
         if self.spec.backend == "envpool":
-            from genome.rollout.envpool_loop import evaluate_envpool
+            from genome.problems.envpool import evaluate_envpool
 
             return evaluate_envpool(self, genomes, member_offset, request)
         spec, fam = self.spec, self.family
@@ -185,11 +109,11 @@ class GymProblem:
         def observe(slot: int, o) -> bool:
             arr = np.asarray(o).reshape(-1)
             m = slot_task[slot] // episodes
-            return _record(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats)
+            return record_observation(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats)
 
         rotation = None  # stratified starts (ALE no-op counts enumerated): this request's rotation of the counts
         if request.stratified:
-            from genome.rollout.ale_starts import NOOP_MAX, stratified_noops
+            from genome.problems.ale_starts import NOOP_MAX, stratified_noops
 
             rotation = episode_seed(self.seed, request.purpose, request.generation, 0) % NOOP_MAX
 

@@ -1,6 +1,6 @@
 """Fused rollouts of real-valued policies in native environments.
 
-The real-valued counterpart of :mod:`genome.rollout.fused`: normalizer -> dense layers ->
+The real-valued counterpart of :mod:`genome.problems.fused`: normalizer -> dense layers ->
 action head -> environment step, all compiled, ``prange`` over (member, episode) tasks.
 One compiled function serves every native environment and every real-valued family (the
 environment is a run-time argument; families differ only in how a genome expands to the
@@ -23,7 +23,7 @@ from genome.nets.dense import dense_forward, normalize_into
 from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import random_uniform
-from genome.rollout.fused import task_key
+from genome.problems.fused import task_key
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")

@@ -1,18 +1,15 @@
-"""An evaluation problem: a pure function from genomes to episode returns.
+"""Native environments: fused compiled rollouts of a whole population.
 
-Two problems share one interface (``evaluate(genomes, member_offset, request)``,
-``family``, ``set_family``, ``close``): :class:`NativeProblem` (fused compiled rollouts)
-and :class:`genome.rollout.gym_problem.GymProblem` (real Gymnasium environments). Both
-decode genomes with the policy family; which compiled kernel runs a decoded population is
-the family's ``kernel`` (``"binary"`` or ``"dense"``, :data:`NATIVE_KERNELS`). Everything
-random comes from ``(seed, request.purpose, request.generation, episode)`` counters, so a
-problem can be evaluated anywhere, in any split, and retried, with the same numbers
+:class:`NativeProblem` decodes genomes with the policy family and runs the fused rollout
+of the family's ``kernel`` (``"binary"`` -> :mod:`genome.problems.fused`, ``"dense"`` ->
+:mod:`genome.problems.fused_dense`; :data:`NATIVE_KERNELS`) on numba's threads. Start
+states come from ``(seed, request.purpose, request.generation, episode)`` counters
 (docs/architecture.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -21,100 +18,8 @@ from genome.envs.native import (
     ACROBOT, CARTPOLE, MAX_OBS, MAX_STATE, MAX_UNIFORMS, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec,
     env_observe, env_reset, env_step,
 )
+from genome.problems.base import EpisodeRequest, EvalResult
 from genome.rng import make_key, random_uniform
-
-
-@dataclass(frozen=True)
-class EpisodeRequest:
-    """Which episodes to run: ``episodes`` per member, start states keyed by
-    ``(purpose, generation)``; shared by all members when ``common_starts``, else by the two
-    members of each mirrored/antithetic pair when ``paired_starts``, else every member's own.
-
-    A worker may get a slice of each member's episodes: episodes ``first_episode ..
-    first_episode + episodes`` of ``total_episodes`` (0: the slice is the whole), so that
-    one member's many episodes (a stopping test) spread over workers with the same
-    numbers. Only the Gymnasium problem is given slices (the native one spreads
-    (member, episode) pairs over threads itself)."""
-
-    episodes: int
-    purpose: int
-    generation: int
-    common_starts: bool = True
-    paired_starts: bool = False
-    #: ALE no-op starts enumerated instead of drawn (genome.rollout.ale_starts.stratified_noops)
-    stratified: bool = False
-    first_episode: int = 0
-    total_episodes: int = 0
-
-    @property
-    def starts_group(self) -> int:
-        """Members that share start states: 0 all, 2 pairs, 1 none (the kernels' argument)."""
-        return 0 if self.common_starts else (2 if self.paired_starts else 1)
-
-    def episode_id(self, member: int, episode: int) -> int:
-        """The counter of episode ``episode`` (of this slice) of global member ``member``."""
-        e = self.first_episode + episode
-        group = self.starts_group
-        return e if group == 0 else (member // group) * (self.total_episodes or self.episodes) + e
-
-    def slice(self, first: int, stop: int) -> "EpisodeRequest":
-        return replace(self, episodes=stop - first, first_episode=self.first_episode + first, total_episodes=self.total_episodes or self.episodes)
-
-
-@dataclass
-class EvalResult:
-    returns: np.ndarray  #: (members, episodes) float64; NaN for a failed member
-    frames: np.ndarray  #: (members, episodes) int64
-    failures: dict[int, str] = field(default_factory=dict)  #: member row -> reason
-    #: per-member observation statistics (count, sum, sum of squares), when gathered
-    obs_count: np.ndarray | None = None
-    obs_sum: np.ndarray | None = None
-    obs_sumsq: np.ndarray | None = None
-
-    @property
-    def fitness(self) -> np.ndarray:
-        """Mean return per member (NaN for failed members: they rank last)."""
-        return self.returns.mean(axis=1)
-
-    @property
-    def total_frames(self) -> int:
-        return int(self.frames.sum())
-
-    @staticmethod
-    def concatenate_episodes(parts: list["EvalResult"]) -> "EvalResult":
-        """Slices of the same members' episodes, in episode order (statistics add up)."""
-        failures: dict[int, str] = {}
-        for p in parts:
-            for k, v in p.failures.items():
-                failures.setdefault(k, v)
-        returns = np.concatenate([p.returns for p in parts], axis=1)
-        for m in failures:
-            returns[m] = np.nan
-        stats = all(p.obs_sum is not None for p in parts)
-        return EvalResult(
-            returns,
-            np.concatenate([p.frames for p in parts], axis=1),
-            failures,
-            sum(p.obs_count for p in parts) if all(p.obs_count is not None for p in parts) else None,
-            sum(p.obs_sum for p in parts) if stats else None,
-            sum(p.obs_sumsq for p in parts) if stats else None,
-        )
-
-    @staticmethod
-    def concatenate(parts: list["EvalResult"]) -> "EvalResult":
-        failures, offset = {}, 0
-        for p in parts:
-            failures.update({offset + k: v for k, v in p.failures.items()})
-            offset += p.returns.shape[0]
-        stats = all(p.obs_sum is not None for p in parts)
-        return EvalResult(
-            np.concatenate([p.returns for p in parts]),
-            np.concatenate([p.frames for p in parts]),
-            failures,
-            np.concatenate([p.obs_count for p in parts]) if all(p.obs_count is not None for p in parts) else None,
-            np.concatenate([p.obs_sum for p in parts]) if stats else None,
-            np.concatenate([p.obs_sumsq for p in parts]) if stats else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -124,6 +29,10 @@ class NativeSpec:
     env: NativeEnvSpec
     seed: int
     max_episode_steps: int
+
+    def open(self, family) -> "NativeProblem":
+        """The problem again, in a worker (:func:`genome.problems.base.open_problem`)."""
+        return NativeProblem(self.env, family, self.seed, self.max_episode_steps)
 
 
 class NativeProblem:
@@ -154,52 +63,13 @@ class NativeProblem:
         """Nothing to release (the Gymnasium problem closes its environments)."""
 
 
-def open_problem(spec, family, kept: dict):
-    """The problem of ``spec`` (native or Gymnasium) with ``family``, as a worker process
-    needs it: built once and kept in ``kept`` (Gymnasium environments stay open between
-    tasks), then given each task's family with its frozen statistics."""
-    key = repr(spec)
-    problem = kept.get(key)
-    if problem is None:
-        if isinstance(spec, NativeSpec):
-            problem = NativeProblem(spec.env, family, spec.seed, spec.max_episode_steps)
-        else:
-            from genome.rollout.gym_problem import GymProblem
-
-            problem = GymProblem(spec, family)
-        kept[key] = problem
-    problem.set_family(family)
-    return problem
-
-
-#: most bytes of decoded genomes one task holds at once: a task evaluates its members in
-#: chunks of this size (a Nature-DQN genome is 6.8 MB; small genomes never split)
-CHUNK_BYTES = 256 << 20
-
-
-def evaluate_members(problem, members, start: int, stop: int, request: EpisodeRequest) -> EvalResult:
-    """Members ``[start, stop)`` of a population description, regenerated and evaluated in
-    chunks of at most :data:`CHUNK_BYTES` of genomes (a member's numbers do not depend on
-    which chunk it is in: episode seeds follow its index)."""
-    step = max(1, CHUNK_BYTES // max(1, 4 * problem.family.n_params))
-    if stop - start <= step:
-        return problem.evaluate(members.genomes(start, stop), start, request)
-    return EvalResult.concatenate([problem.evaluate(members.genomes(a, min(a + step, stop)), a, request) for a in range(start, stop, step)])
-
-
-def failed_result(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
-    """Every member of a task failed (zero observation statistics when ``dims``)."""
-    stats = (np.zeros((n, dims)), np.zeros((n, dims))) if dims else (None, None)
-    return EvalResult(np.full((n, episodes), np.nan), np.zeros((n, episodes), dtype=np.int64), {m: reason for m in range(n)}, np.zeros(n), *stats)
-
-
 def _ints(a) -> tuple[int, ...]:
     return tuple(int(v) for v in a)
 
 
 def _run_binary(env, max_steps, model, arrays, seed, request, member_offset, gather) -> EvalResult:
     """Fused rollouts of packed binary networks (``arrays = (weights, thresholds)``)."""
-    from genome.rollout.fused import rollout_native
+    from genome.problems.fused import rollout_native
 
     weights, thresholds = arrays
     layout, encoder, head = model.layout, model.encoder, model.head
@@ -221,7 +91,7 @@ def _run_binary(env, max_steps, model, arrays, seed, request, member_offset, gat
 
 def _run_dense(env, max_steps, model, arrays, seed, request, member_offset, gather) -> EvalResult:
     """Fused rollouts of real-valued networks (``arrays.params``: flat parameters per member)."""
-    from genome.rollout.fused_dense import rollout_dense
+    from genome.problems.fused_dense import rollout_dense
 
     params = arrays.params
     n, episodes = params.shape[0], request.episodes

@@ -10,9 +10,9 @@ from genome import rng
 from genome.build import build
 from genome.config import Config, EnvConfig, OpenAIESConfig, PolicyConfig, RunConfig, from_dict
 from genome.errors import ConfigError
-from genome.rollout.envpool_loop import make_pool
-from genome.rollout.pool import ProcessExecutor
-from genome.rollout.problem import EpisodeRequest
+from genome.problems.envpool import make_pool
+from genome.executors.processes import ProcessExecutor
+from genome.problems import EpisodeRequest
 
 
 
@@ -98,8 +98,8 @@ def test_envpool_numbers_do_not_depend_on_chunks_or_workers():
 
 
 def test_envpool_input_errors_are_one_line_config_errors():
-    with pytest.raises(ConfigError, match="EnvPool cannot make 'tests.rollout.flaky_env:Bits-v0'.*does not provide it; use env.backend = 'gymnasium'"):
-        build(Config(env=EnvConfig(id="tests.rollout.flaky_env:Bits-v0", backend="envpool"), policy=PolicyConfig(hidden=[8])))
+    with pytest.raises(ConfigError, match="EnvPool cannot make 'tests.problems.flaky_env:Bits-v0'.*does not provide it; use env.backend = 'gymnasium'"):
+        build(Config(env=EnvConfig(id="tests.problems.flaky_env:Bits-v0", backend="envpool"), policy=PolicyConfig(hidden=[8])))
     with pytest.raises(ConfigError, match="env.backend must be 'gymnasium' or 'envpool', got 'pool'"):
         from_dict({"env": {"id": "Hopper-v5", "backend": "pool"}})
     with pytest.raises(ConfigError, match="env.preprocess = 'none'"):
@@ -111,7 +111,7 @@ def test_a_batch_of_step_results_ends_fails_or_continues_each_episode():
     ended episode keeps its return, a NaN reward, an episode at the step limit and a NaN
     observation are failures (codes the loop turns into reasons), the rest go on and add
     their observation to their member's statistics."""
-    from genome.rollout.envpool_loop import BAD_OBS, BAD_REWARD, ENDED, RUNNING, STEP_LIMIT, _absorb
+    from genome.problems.envpool import BAD_OBS, BAD_REWARD, ENDED, RUNNING, STEP_LIMIT, _absorb
 
     k = 5
     member, episode = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 1, 0])

@@ -2,13 +2,13 @@
 
 EnvPool (Weng et al. 2022, https://envpool.readthedocs.io) runs its environments in C++;
 one call steps a whole batch, so the per-step Python work of the slot loop
-(``gym_problem.py``) is paid once per batch instead of once per environment. On this
+(``problems/gym.py``) is paid once per batch instead of once per environment. On this
 machine it steps MuJoCo about 1.5-2x faster per core than Gymnasium's Python loop
 (``benchmarks/gym_throughput.py``).
 
 Episode semantics are Gymnasium's: EnvPool implements the same ``-v5`` environments (same
 start-state distribution, dynamics, termination rule, time limit; rewards are stored as
-float32), checked step by step against Gymnasium in ``tests/rollout/test_envpool.py``.
+float32), checked step by step against Gymnasium in ``tests/problems/test_envpool.py``.
 What differs is the reset noise's random generator: EnvPool seeds each environment once,
 when the pool is made, so a pool is made for each chunk of (member, episode) tasks with
 one environment per task, seeded with that episode's seed (the same
@@ -25,7 +25,8 @@ from numba import njit
 
 from genome.errors import ConfigError
 from genome.policies.heads import ARGMAX, continuous_actions
-from genome.rollout.problem import EpisodeRequest, EvalResult
+from genome.problems.base import EpisodeRequest, EvalResult
+from genome.problems.gym_env import episode_seed, raw_observations, record_observation
 
 
 def make_pool(env_id: str, env_kwargs: dict, seeds: list[int], max_episode_steps: int = 0):
@@ -99,8 +100,6 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
     """``GymProblem.evaluate`` on EnvPool: same inputs, same outputs, same failure rules
     (an exception, a non-finite observation or reward, or an episode past ``step_limit``
     fails its member alone)."""
-    from genome.rollout.gym_problem import _record, episode_seed, raw_observations
-
     spec, fam = problem.spec, problem.family
     arrays = fam.decode_arrays(genomes)
     kind, bins, low, high, scale = fam.head.arrays()
@@ -143,7 +142,7 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
                 continue
             for row, j in enumerate(info["env_id"].tolist()):
                 arr = np.asarray(o[row]).reshape(-1)
-                if not _record(obs[j], arr, arr.dtype.kind == "f", int(member[j]), obs_count, obs_sum, obs_sumsq):
+                if not record_observation(obs[j], arr, arr.dtype.kind == "f", int(member[j]), obs_count, obs_sum, obs_sumsq):
                     fail(j, "reset returned a non-finite observation")
             while True:
                 if len(failures) != known_failures:  # a member failed (here or in an earlier chunk): stop its episodes

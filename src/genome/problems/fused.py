@@ -138,7 +138,7 @@ def _step(kernel, one_word, weights, thresholds, sizes, w_offsets, t_offsets, bi
 @njit(cache=True, boundscheck=False, nogil=True)
 def task_key(task, episodes, seed, purpose, generation, member_offset, starts_group):
     """Start-state key of task ``m * episodes + e`` (member ``m``, episode ``e``); see the
-    module docstring (also used by :mod:`genome.rollout.fused_dense`)."""
+    module docstring (also used by :mod:`genome.problems.fused_dense`)."""
     m = task // episodes
     e = task % episodes
     return make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)

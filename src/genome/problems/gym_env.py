@@ -1,0 +1,92 @@
+"""Gymnasium environments as the problems see them: making one (with the Atari
+preprocessing and no-op starts), seeding its episodes, and recording its observations.
+
+Shared by the slot loop (:mod:`genome.problems.gym`) and the EnvPool loop
+(:mod:`genome.problems.envpool`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from genome.rng import make_key, random_u64
+
+
+def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
+    """``gymnasium.make`` with ALE environments registered on demand. ``preprocess="atari"``
+    wraps the environment as DQN does (Mnih et al. 2015; Machado et al. 2018): Gymnasium's
+    ``AtariPreprocessing`` (the base env at frameskip 1; every agent step repeats the action
+    for 4 frames and max-pools the last two; 84x84 grayscale; up to 30 no-op frames at the
+    start) and ``FrameStackObservation`` of the last 4 frames: observations ``(4, 84, 84)``
+    uint8. ``preprocess="noop"``: an ALE environment's own observations (e.g. RAM) after up
+    to 30 no-op steps. ALE environments start episodes through
+    :class:`genome.problems.ale_starts.AleStarts` (no-ops drawn from the reset's seed; no ROM
+    reload on resets of a deterministic emulator)."""
+    import gymnasium as gym
+
+    from genome.config import PREPROCESS
+    from genome.errors import ConfigError
+
+    if preprocess not in PREPROCESS:
+        raise ConfigError(f"env.preprocess must be one of {', '.join(PREPROCESS)}, got {preprocess!r}")
+    if not env_id.startswith("ALE/"):
+        if preprocess != "none":
+            raise ConfigError(f"env.preprocess = {preprocess!r} is for Atari (ALE/...) environments, not {env_id}")
+        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs) if max_episode_steps else gym.make(env_id, **kwargs)
+    try:
+        import ale_py
+
+        gym.register_envs(ale_py)
+    except ImportError:
+        raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
+    from genome.problems.ale_starts import NOOP_MAX, AleStarts
+
+    if preprocess == "atari":
+        kwargs = {"frameskip": 1, **kwargs}
+    env = AleStarts(gym.make(env_id, **kwargs), NOOP_MAX if preprocess != "none" else 0)
+    if preprocess == "atari":  # max_episode_steps counts agent steps (4 frames each)
+        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
+        env = FrameStackObservation(AtariPreprocessing(env, noop_max=0, frame_skip=4, screen_size=84, grayscale_obs=True), 4)
+    if max_episode_steps:
+        from gymnasium.wrappers import TimeLimit
+
+        env = TimeLimit(env, max_episode_steps)
+    return env
+
+
+@njit(cache=True, nogil=True)
+def _episode_seed(seed, purpose, generation, episode_id):
+    return random_u64(make_key(seed, purpose, generation, episode_id), 0) >> np.uint64(33)
+
+
+def episode_seed(seed: int, purpose: int, generation: int, episode_id: int) -> int:
+    """The ``reset(seed=...)`` of an episode: 31 bits of its counter-based stream."""
+    return int(_episode_seed(seed, purpose, generation, episode_id))
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def record_observation(row, arr, check, m, count, total, total_sq):
+    """Copy observation ``arr`` into ``row`` and add it to member ``m``'s statistics (when
+    ``total`` has rows); False, and nothing recorded, if ``check`` and a value is not finite."""
+    if check:
+        for d in range(arr.shape[0]):
+            if not np.isfinite(arr[d]):
+                return False
+    for d in range(arr.shape[0]):
+        row[d] = arr[d]
+    count[m] += 1
+    if total.shape[0] > 0:
+        for d in range(arr.shape[0]):
+            v = np.float64(arr[d])
+            total[m, d] += v
+            total_sq[m, d] += v * v
+    return True
+
+
+def raw_observations(family) -> bool:
+    """Whether ``family`` takes the environment's uint8 observations as they are (raw bits,
+    images, the conv family) rather than float64 numbers."""
+    enc = getattr(family, "encoder", None)
+    return getattr(family, "raw_obs", False) or (enc is not None and enc.name in ("rawbits", "image"))

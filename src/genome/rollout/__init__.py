@@ -1,1 +1,0 @@
-"""Rollouts: fused kernels, evaluation problems and executors."""
