@@ -9,7 +9,8 @@ talk through the protocols described in docs/architecture.md.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from genome.encoders.base import Encoder
 from genome.envs.native import NativeEnvSpec, native_spec
 from genome.errors import ConfigError
 from genome.nets.conv import ConvStructure
+from genome.policies.binary_latent import BinaryLatent
 from genome.policies.binary_mlp import BinaryMLP
 from genome.policies.chromatic import ControlledFamily
 from genome.policies.conv import ConvFamily
@@ -58,13 +60,15 @@ class Setup:
 
 
 # ------------------------------------------------------------------ pieces
-def build_head(cfg: Config, action_space, real: bool) -> ActionHead:
+def build_head(cfg: Config, action_space, real: bool, n_in: int = 0) -> ActionHead:
     """The action head: ``argmax`` for discrete actions; for boxes ``policy.action_head``
-    (``auto``: ``bins`` for binary networks, ``tanh`` with scale 1 for real ones)."""
+    (``auto``: ``bins`` for binary networks, ``tanh`` with scale 1 for real ones). A binary
+    network's ``tanh`` / ``affine`` scale defaults to ``sqrt`` of its output layer's inputs
+    (the last hidden width, or ``n_in`` encoder bits without hidden layers)."""
     pc = cfg.policy
     mode = pc.action_head if pc.action_head != "auto" else ("tanh" if real else "bins")
     scale = pc.action_scale or (1.0 if real else None)
-    n_hidden = pc.hidden[-1] if pc.hidden else 0
+    n_hidden = pc.hidden[-1] if pc.hidden else n_in
     return ActionHead.for_space(action_space, mode, pc.action_bins, scale, n_hidden=n_hidden)
 
 
@@ -76,22 +80,18 @@ def native_spaces(env: NativeEnvSpec):
     return obs, act
 
 
-def build_encoder(cfg: Config, env: NativeEnvSpec, observe: bool = True) -> Encoder:
-    """The observation encoder; edges for unbounded dimensions (or all of them, with
-    ``policy.edges = "samples"``) come from quantiles of random-policy observations. With
-    ``observe=False`` those observations are zeros instead: the same encoder shape (edge
-    counts follow the config, not the values), for compiling kernels ahead of a run
-    (:mod:`genome.warmup`)."""
+def build_encoder(cfg: Config, env: NativeEnvSpec, observe: Callable[[int], np.ndarray]) -> Encoder:
+    """The observation encoder of a native environment; edges for unbounded dimensions (or
+    all of them, with ``policy.edges = "samples"``) come from quantiles of the random-policy
+    observations ``observe(n)`` (zeros when :func:`build` is told ``observe=False``: the
+    same encoder shape -- edge counts follow the config, not the values -- for compiling
+    kernels ahead of a run, :mod:`genome.warmup`)."""
     pc = cfg.policy
     name = "thermometer" if pc.encoder == "auto" else pc.encoder
     if name not in ENCODERS or name in ("rawbits", "image"):
         raise ConfigError(f"policy.encoder must be auto, thermometer, onehot or sign for {env.env_id}, got {pc.encoder!r}")
     cls = ENCODERS[name]
-    samples = np.zeros((pc.encoder_samples, env.obs_size), dtype=np.float32)
-    low = float(env.action_low[0]) if not env.discrete else 0.0
-    high = float(env.action_high[0]) if not env.discrete else 0.0
-    if observe:
-        random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, pc.encoder_samples, samples)
+    samples = observe(pc.encoder_samples)
     if pc.edges in ("samples", "running"):
         return cls.from_samples(samples, pc.bits_per_dim)
     return cls.from_space(native_spaces(env)[0], pc.bits_per_dim, samples=samples)
@@ -169,28 +169,115 @@ class _SearchedPart:
         self.name, self.layer_sizes = family.name, family.layer_sizes
 
 
+# ----------------------------------------------------------------- families
+@dataclass
+class EnvView:
+    """What a family builder sees of the environment: its spaces, whether it is native, and
+    random-policy observations to fit encoders to (``samples(n)``)."""
+
+    observation_space: object
+    action_space: object
+    native: NativeEnvSpec | None
+    samples: Callable[[int], np.ndarray]
+
+
+@dataclass
+class Built:
+    """A family and its observation statistics: ``stats`` (None when it has none) move with
+    the members' observations when ``running``."""
+
+    family: object
+    stats: RunningStats | None = None
+    running: bool = False
+
+
+def binary_mlp(cfg: Config, env: EnvView) -> Built:
+    """Encoder -> binary layers -> head. Native environments: thermometer edges from the
+    space's bounds where finite, else from random-policy observations; Gymnasium Box
+    observations: edges from running statistics (``policy.edges``)."""
+    pc = cfg.policy
+    stats, running = None, False
+    if env.native is not None:
+        encoder = build_encoder(cfg, env.native, env.samples)
+    else:
+        if uses_running_stats(env.observation_space):
+            stats = RunningStats.empty(obs_dims(env.observation_space))
+            stats.add_samples(env.samples(pc.encoder_samples))
+            running = pc.edges in ("auto", "running")
+        encoder = encoder_for_space(env.observation_space, pc, stats)
+    head = build_head(cfg, env.action_space, real=False, n_in=encoder.n_bits)
+    family = BinaryMLP(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
+    return Built(family, stats if running else None, running)
+
+
+def binary_latent(cfg: Config, env: EnvView) -> Built:
+    """The binary MLP searched through real latent weights (:mod:`genome.policies.binary_latent`)."""
+    built = binary_mlp(cfg, env)
+    return replace(built, family=BinaryLatent(built.family, cfg.policy.latent))
+
+
+def dense(cfg: Config, env: EnvView) -> Built:
+    """``linear``, ``mlp``, ``toeplitz``, ``circulant``: normalized observations, dense layers."""
+    family = real_family(cfg, env.observation_space, env.action_space)
+    if family.uses_obs_stats:
+        return Built(family, RunningStats.empty(family.n_inputs), True)
+    return Built(family)
+
+
+def conv(cfg: Config, env: EnvView) -> Built:
+    if env.native is not None:
+        raise ConfigError(f"policy.family = conv needs image observations, and {cfg.env.id} has {env.native.obs_size} numbers; "
+                          "use an Atari id with env.preprocess = atari (e.g. the frostbite-ga preset)")
+    return Built(conv_family(cfg, env.observation_space, env.action_space))
+
+
+def controlled_family(base_builder: Callable[[Config, EnvView], Built]) -> Callable[[Config, EnvView], Built]:
+    """``chromatic``, ``masked``, ``binary_chromatic``: the base family, colored or masked by
+    a controller (:mod:`genome.policies.chromatic`)."""
+    def build_controlled(cfg: Config, env: EnvView) -> Built:
+        built = base_builder(cfg, env)
+        return replace(built, family=controlled(cfg, built.family))
+    return build_controlled
+
+
+#: ``policy.family`` -> its builder ``(config, environment) -> Built``; one line per family
+#: (a test checks this table against :data:`genome.config.FAMILIES`)
+FAMILY_BUILDERS: dict[str, Callable[[Config, EnvView], Built]] = {
+    "binary_mlp": binary_mlp,
+    "binary_latent": binary_latent,
+    "binary_chromatic": controlled_family(binary_mlp),
+    "linear": dense,
+    "mlp": dense,
+    "toeplitz": dense,
+    "circulant": dense,
+    "chromatic": controlled_family(dense),
+    "masked": controlled_family(dense),
+    "conv": conv,
+}
+
+
 # ------------------------------------------------------------------- build
 def build(cfg: Config, observe: bool = True) -> Setup:
     """The run's parts. ``observe=False`` skips the random-policy observations a native
     binary family's encoder is fitted to (see :func:`build_encoder`)."""
-    if cfg.policy.family not in FAMILIES:
+    if cfg.policy.family not in FAMILY_BUILDERS:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
     env = native_spec(cfg.env.id)
     if env is None or cfg.env.kwargs or cfg.env.preprocess != "none" or cfg.env.backend == "envpool":
         return build_gym(cfg)
-    if cfg.policy.family == "conv":
-        raise ConfigError(f"policy.family = conv needs image observations, and {cfg.env.id} has {env.obs_size} numbers; "
-                          "use an Atari id with env.preprocess = atari (e.g. the frostbite-ga preset)")
-    stats = None
-    if cfg.policy.family in ("binary_mlp", "binary_chromatic"):
-        family = BinaryMLP(build_encoder(cfg, env, observe), cfg.policy.hidden, build_head(cfg, native_spaces(env)[1], real=False), cfg.policy.bias_bits)
-    else:
-        family = real_family(cfg, *native_spaces(env))
-        if family.uses_obs_stats:
-            stats = RunningStats.empty(env.obs_size)
-    family = controlled(cfg, family)
-    problem = NativeProblem(env, family, cfg.run.seed, cfg.env.max_episode_steps or None)
-    return Setup(cfg, env.env_id, env, build_strategy(cfg, family), problem, cfg.target_value(env.reward_threshold), stats, stats is not None)
+
+    def samples(n: int) -> np.ndarray:
+        out = np.zeros((n, env.obs_size), dtype=np.float32)
+        if observe:
+            low = float(env.action_low[0]) if not env.discrete else 0.0
+            high = float(env.action_high[0]) if not env.discrete else 0.0
+            random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, n, out)
+        return out
+
+    built = FAMILY_BUILDERS[cfg.policy.family](cfg, EnvView(*native_spaces(env), env, samples))
+    problem = NativeProblem(env, built.family, cfg.run.seed, cfg.env.max_episode_steps or None)
+    return Setup(cfg, env.env_id, env, build_strategy(cfg, built.family), problem, cfg.target_value(env.reward_threshold),
+                 built.stats, built.running)
 
 
 def random_gym_observations(env, n: int, seed: int, max_episodes: int = 10_000) -> np.ndarray:
@@ -222,7 +309,7 @@ def build_gym(cfg: Config) -> Setup:
     """Any Gymnasium id: the family follows the observation space, the head the action space."""
     import gymnasium as gym
 
-    pc, ec = cfg.policy, cfg.env
+    ec = cfg.env
     try:
         env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None, ec.preprocess)
     except ConfigError:
@@ -232,31 +319,15 @@ def build_gym(cfg: Config) -> Setup:
     except Exception as exc:  # noqa: BLE001 - gymnasium.make can raise almost anything for bad ids/kwargs
         raise ConfigError(f"cannot make environment {ec.id!r} with env.kwargs {ec.kwargs}: {type(exc).__name__}: {exc}") from None
     try:
-        stats, running = None, False
-        if pc.family in ("binary_mlp", "binary_chromatic"):
-            if uses_running_stats(env.observation_space):
-                stats = RunningStats.empty(obs_dims(env.observation_space))
-                stats.add_samples(random_gym_observations(env, pc.encoder_samples, cfg.run.seed))
-                running = pc.edges in ("auto", "running")
-            encoder = encoder_for_space(env.observation_space, pc, stats)
-            head = build_head(cfg, env.action_space, real=False)
-            family = BinaryMLP(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
-            if not running:
-                stats = None
-        elif pc.family == "conv":
-            family = conv_family(cfg, env.observation_space, env.action_space)
-        else:
-            family = real_family(cfg, env.observation_space, env.action_space)
-            if family.uses_obs_stats:
-                stats, running = RunningStats.empty(family.n_inputs), True
+        view = EnvView(env.observation_space, env.action_space, None, lambda n: random_gym_observations(env, n, cfg.run.seed))
+        built = FAMILY_BUILDERS[cfg.policy.family](cfg, view)
         threshold = env.spec.reward_threshold if env.spec is not None else None
     finally:
         env.close()
-    family = controlled(cfg, family)
     if ec.backend == "envpool":  # fail now, with one line, if EnvPool lacks the id or a keyword
         from genome.problems.envpool import make_pool
 
         make_pool(ec.id, dict(ec.kwargs), [0], ec.max_episode_steps).close()
-    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, running, ec.preprocess, ec.backend)
-    problem = GymProblem(spec, family)
-    return Setup(cfg, ec.id, None, build_strategy(cfg, family), problem, cfg.target_value(threshold), stats, running)
+    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, built.running, ec.preprocess, ec.backend)
+    problem = GymProblem(spec, built.family)
+    return Setup(cfg, ec.id, None, build_strategy(cfg, built.family), problem, cfg.target_value(threshold), built.stats, built.running)

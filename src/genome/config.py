@@ -50,12 +50,20 @@ class EnvConfig:
 #: env.preprocess values (problems/gym.py's make_env applies them)
 PREPROCESS = ("none", "atari", "noop")
 
-FAMILIES = ("binary_mlp", "linear", "mlp", "toeplitz", "circulant", "conv", "masked", "chromatic", "binary_chromatic")
+#: ``policy.family`` -> the kind of genome its strategies search ("bits" or "reals"); the
+#: families' builders are in genome/build.py (``FAMILY_BUILDERS``, one line each)
+FAMILIES = {
+    "binary_mlp": "bits", "binary_latent": "reals", "binary_chromatic": "bits",
+    "linear": "reals", "mlp": "reals", "toeplitz": "reals", "circulant": "reals", "conv": "reals",
+    "masked": "reals", "chromatic": "reals",
+}
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES), or real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing searched by a controller: chromatic, masked, binary_chromatic", default="binary_mlp")
+    family: str = _help("policy family: binary_mlp (bits, Bernoulli NES); binary_latent (a binary network searched through real latent weights: "
+                        "OpenAI-ES / ARS); real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing "
+                        "searched by a controller: chromatic, masked, binary_chromatic", default="binary_mlp")
     hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; conv: the dense layers after the convolutions; linear has none)", default_factory=lambda: [64])
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
@@ -63,9 +71,13 @@ class PolicyConfig:
     image_size: list = _help("image observations are block-averaged to [height, width] bits", default_factory=lambda: [21, 16])
     encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
     bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
-    action_head: str = _help("Box actions: 'bins' (argmax per dimension), 'tanh', 'clip' (real families), or 'auto' (binary: bins, real: tanh)", default="auto")
+    action_head: str = _help("Box actions: 'bins' (argmax per dimension), 'tanh', 'clip' (ARS), 'affine' (the integer readout: "
+                             "a = clip(mid + half * s / action_scale)), or 'auto' (binary: bins, real: tanh)", default="auto")
     action_bins: int = _help("bins head: evenly spaced values per action dimension", default=3)
-    action_scale: float = _help("tanh head: score scale; 0 = sqrt(width of the last hidden layer) for binary, 1 for real families", default=0.0)
+    action_scale: float = _help("tanh and affine heads: the score that maps to the half range; 0 = sqrt(inputs of the output layer) "
+                                "for binary, 1 for real families", default=0.0)
+    latent: str = _help("binary_latent: 'input' (one latent weight per unit and observation dimension, spread over its "
+                        "thermometer bits by fixed offsets) or 'bit' (one latent per bit: its sign)", default="input")
     output_bias: bool = _help("real families: the output layer has a bias (hidden layers always do)", default=False)
     obs_norm: bool = _help("real families: normalize observations with running mean/std of the members' observations", default=True)
     obs_std_floor: float = _help("real families: normalization divides by max(std, this)", default=0.1)
@@ -136,7 +148,7 @@ STRATEGY_CONFIGS: dict[str, type[StrategyConfig]] = {"bernoulli_nes": BernoulliN
 
 def default_strategy(family: str) -> str:
     """The strategy a family trains with when the config names none."""
-    return "bernoulli_nes" if family.startswith("binary") else "openai_es"
+    return "bernoulli_nes" if FAMILIES.get(family, "bits") == "bits" else "openai_es"
 
 
 @dataclass(frozen=True)
@@ -293,8 +305,12 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.hidden must be a list of positive integers, got {cfg.policy.hidden}")
     if cfg.policy.family not in FAMILIES:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
-    if cfg.policy.action_head not in ("auto", "bins", "tanh", "clip"):
-        raise ConfigError(f"policy.action_head must be 'auto', 'bins', 'tanh' or 'clip', got {cfg.policy.action_head!r}")
+    if cfg.policy.action_head not in ("auto", "bins", "tanh", "clip", "affine"):
+        raise ConfigError(f"policy.action_head must be 'auto', 'bins', 'tanh', 'clip' or 'affine', got {cfg.policy.action_head!r}")
+    if cfg.policy.latent not in ("input", "bit"):
+        raise ConfigError(f"policy.latent must be 'input' or 'bit', got {cfg.policy.latent!r}")
+    if cfg.policy.action_scale < 0:
+        raise ConfigError(f"policy.action_scale must be >= 0 (0: the default scale), got {cfg.policy.action_scale}")
     if cfg.policy.obs_std_floor <= 0 or cfg.policy.obs_clip <= 0:
         raise ConfigError("policy.obs_std_floor and policy.obs_clip must be > 0")
     st = cfg.strategy

@@ -8,7 +8,7 @@ networks) and the network as ``static const`` arrays and defines
 * ``int genome_act(const float *obs)`` -- the discrete action (argmax, ties to the lowest
   index), for a discrete action space;
 * ``void genome_act_continuous(const float *obs, float *action)`` -- for a box action
-  space (``bins`` or ``tanh`` head).
+  space (``bins``, ``clip``, ``affine`` or ``tanh`` head).
 
 Arithmetic matches genome's own kernels: observations are compared with the bucket edges
 in float32, hidden units fire iff ``popcount(x ^ w) <= t``; a real-valued network
@@ -27,7 +27,7 @@ from genome.encoders.interval import IntervalEncoder
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
 from genome.nets.binary import BinaryNetwork
-from genome.policies.heads import ARGMAX, BINS, CLIP
+from genome.policies.heads import AFFINE, ARGMAX, BINS, CLIP
 
 WORDS_PER_LINE = 4
 
@@ -196,6 +196,13 @@ def _act_functions(p: str, head, n_out: int, score_type: str) -> str:
         ]
     elif head.kind == CLIP:
         lines.append("        double v = (double)s[d];\n        action[d] = (float)(v < (double)lo ? (double)lo : (v > (double)hi ? (double)hi : v));\n")
+    elif head.kind == AFFINE:  # the integer readout: a = clip(alpha s + beta), alpha = half / scale, beta = mid
+        lines += [
+            "        double mid = 0.5 * ((double)lo + (double)hi);\n",
+            "        double half = 0.5 * ((double)hi - (double)lo);\n",
+            f"        double v = mid + half * ((double)s[d] / {float(head.scale)!r});\n",
+            "        action[d] = (float)(v < (double)lo ? (double)lo : (v > (double)hi ? (double)hi : v));\n",
+        ]
     else:
         lines += [
             "        double mid = 0.5 * ((double)lo + (double)hi);\n",

@@ -72,3 +72,28 @@ class BitsEnv(gym.Env):
 
 
 gym.register("Bits-v0", entry_point=BitsEnv)
+
+
+class FramesEnv(gym.Env):
+    """Image observations ``(2, 36, 36)`` uint8 (the smallest the Nature-DQN trunk takes):
+    reward 1 when the action names the brighter half of the first frame."""
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(0, 255, (2, 36, 36), np.uint8)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.obs = self.np_random.integers(0, 256, (2, 36, 36)).astype(np.uint8)
+        return self.obs, {}
+
+    def step(self, action):
+        self.t += 1
+        brighter = int(self.obs[0, :, 18:].sum() > self.obs[0, :, :18].sum())
+        reward = float(action == brighter)
+        self.obs = self.np_random.integers(0, 256, (2, 36, 36)).astype(np.uint8)
+        return self.obs, reward, False, self.t >= 5, {}
+
+
+gym.register("Frames-v0", entry_point=FramesEnv)

@@ -7,11 +7,17 @@ argmax    ``n`` (one per action)  ``argmax_j s_j`` (ties to the lowest index)
 bins      ``K`` per action dim    ``low + (high - low) * argmax_k s_{d,k} / (K - 1)``
 tanh      1 per action dim        ``mid + half * tanh(s_d / scale)``
 clip      1 per action dim        ``clip(s_d, low, high)`` (ARS's linear policies)
+affine    1 per action dim        ``clip(mid + half * (s_d / scale), low, high)``
 ========  ======================  ==================================================
 
-``bins`` picks one of ``K`` evenly spaced values per action dimension (``K = 2`` is
-bang-bang control); ``tanh`` scales each score by ``scale`` (by default ``sqrt(n_in)`` of
-the output layer, the standard deviation of a score under random weights).
+with ``mid = (low + high) / 2`` and ``half = (high - low) / 2``. ``bins`` picks one of
+``K`` evenly spaced values per action dimension (``K = 2`` is bang-bang control); ``tanh``
+scales each score by ``scale`` (by default ``sqrt(n_in)`` of the output layer, the
+standard deviation of a score under random weights). ``affine`` is the binary networks'
+**integer readout**: the output layer's popcount sums ``s`` (integers) become actions by
+one affine map per dimension, ``a = clip(alpha s + beta, low, high)`` with
+``alpha = half / scale`` and ``beta = mid`` -- fine control with no bins, and everything
+before the map stays integer (the C export computes it in double, as here).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from numba import njit
 
 from genome.errors import ConfigError
 
-ARGMAX, BINS, TANH, CLIP = 0, 1, 2, 3
-HEAD_NAMES = {"argmax": ARGMAX, "bins": BINS, "tanh": TANH, "clip": CLIP}
+ARGMAX, BINS, TANH, CLIP, AFFINE = 0, 1, 2, 3, 4
+HEAD_NAMES = {"argmax": ARGMAX, "bins": BINS, "tanh": TANH, "clip": CLIP, "affine": AFFINE}
 
 
 @dataclass(frozen=True, eq=True)
@@ -36,12 +42,13 @@ class ActionHead:
     bins: int = 0  #: bins: values per action dimension
     low: tuple[float, ...] = ()
     high: tuple[float, ...] = ()
-    scale: float = 1.0  #: tanh: score scale
+    scale: float = 1.0  #: tanh, affine: score scale
 
     @classmethod
     def for_space(cls, space, mode: str = "bins", bins: int = 3, scale: float | None = None, n_hidden: int = 64) -> "ActionHead":
-        """The head for a Gymnasium action space: ``argmax`` for ``Discrete``; ``bins`` or
-        ``tanh`` (``mode``) for a ``Box``."""
+        """The head for a Gymnasium action space: ``argmax`` for ``Discrete``; ``bins``,
+        ``tanh``, ``clip`` or ``affine`` (``mode``) for a ``Box``; ``scale`` (tanh, affine)
+        defaults to ``sqrt(n_hidden)``."""
         import gymnasium as gym
 
         if isinstance(space, gym.spaces.Discrete):
@@ -56,12 +63,15 @@ class ActionHead:
             if bins < 2:
                 raise ConfigError(f"policy.action_bins must be >= 2, got {bins}")
             return cls(BINS, bins=int(bins), low=low, high=high)
-        if mode == "tanh":
+        if mode in ("tanh", "affine"):
             # float32, as the policy file stores it: a policy acts the same before and after saving
-            return cls(TANH, low=low, high=high, scale=float(np.float32(scale if scale else math.sqrt(n_hidden))))
+            scale = float(np.float32(scale if scale else math.sqrt(max(n_hidden, 1))))
+            if not scale > 0:
+                raise ConfigError(f"policy.action_scale must be > 0, got {scale}")
+            return cls(TANH if mode == "tanh" else AFFINE, low=low, high=high, scale=scale)
         if mode == "clip":
             return cls(CLIP, low=low, high=high)
-        raise ConfigError(f"policy.action_head must be 'bins', 'tanh' or 'clip' for a Box action space, got {mode!r}")
+        raise ConfigError(f"policy.action_head must be 'bins', 'tanh', 'clip' or 'affine' for a Box action space, got {mode!r}")
 
     @property
     def action_dim(self) -> int:
@@ -104,7 +114,7 @@ class ActionHead:
         kind = reader.u8("action head kind")
         if kind == ARGMAX:
             return cls(ARGMAX, n_actions=reader.u32("action count"))
-        if kind not in (BINS, TANH, CLIP):
+        if kind not in (BINS, TANH, CLIP, AFFINE):
             raise reader.fail(f"malformed policy: unknown action head kind {kind}")
         d, bins, scale = reader.unpack("HHf", "action head")
         low = np.frombuffer(reader.take(4 * d, "action low bounds"), "<f4")
@@ -124,13 +134,19 @@ def argmax_index(scores, start, stop):
 
 @njit(cache=True, inline="always", nogil=True)
 def continuous_action(scores, kind, bins, low, high, scale, out):
-    """Fill the float32 action ``out`` from ``scores`` with a ``bins`` or ``tanh`` head."""
+    """Fill the float32 action ``out`` from ``scores`` with a ``bins``, ``clip``, ``affine``
+    or ``tanh`` head."""
     for d in range(out.shape[0]):
         if kind == BINS:
             k = argmax_index(scores, d * bins, (d + 1) * bins)
             out[d] = np.float32(low[d] + (high[d] - low[d]) * np.float64(k) / (bins - 1))
         elif kind == CLIP:
             out[d] = np.float32(min(max(np.float64(scores[d]), np.float64(low[d])), np.float64(high[d])))
+        elif kind == AFFINE:
+            mid = 0.5 * (np.float64(low[d]) + high[d])
+            half = 0.5 * (np.float64(high[d]) - low[d])
+            v = mid + half * (np.float64(scores[d]) / scale)
+            out[d] = np.float32(min(max(v, np.float64(low[d])), np.float64(high[d])))
         else:
             mid = 0.5 * (np.float64(low[d]) + high[d])
             half = 0.5 * (np.float64(high[d]) - low[d])

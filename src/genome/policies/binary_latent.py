@@ -1,0 +1,158 @@
+"""The ``binary_latent`` family: a binary network searched through real latent weights.
+
+The trained policy is a binary network (:class:`~genome.nets.binary.BinaryNetwork`: ±1
+weights, XOR + popcount, integer thresholds), saved, run and exported like ``binary_mlp``.
+What differs is the genome the strategy searches: real numbers, one per *group* of bits,
+and a bit is the sign of its group's latent weight shifted by a fixed offset,
+
+    bit_i = [ c_{g(i)} + d_i > 0 ]
+
+so the real-valued strategies (OpenAI-ES, ARS V2-t with top directions, normalized steps
+and orthogonal directions, the GA) search binary networks, with observation statistics
+placing the thermometer edges as ARS's filter normalizes inputs.
+
+``policy.latent`` chooses the groups:
+
+* ``"input"`` (the default): in the first layer, the bits of one unit that read one
+  observation dimension (its ``bits_per_dim`` thermometer bits) form one group, and so do
+  the unit's bias bits; deeper layers have one group per bit. The offsets inside a group
+  of ``K`` bits are a fixed low-discrepancy sequence, ``d_k = 2 frac(1/2 + k / phi) - 1``
+  (``phi`` the golden ratio), so a latent ``c`` in ``[-1, 1]`` switches on about
+  ``K (1 + c) / 2`` of the group's bits, spread evenly over the thermometer's edges: the
+  unit's response to that dimension is a staircase of slope ``c`` (``sum_k w_k x_k``
+  with ``x`` the thermometer bits). A linear binary policy on Hopper (11 dimensions x 16
+  bits x 3 outputs = 528 weight bits) is searched in 33 + 3 numbers -- the size of ARS's
+  real linear policy -- instead of 576.
+* ``"bit"``: every bit its own latent (offset 0), ``bit = [c > 0]``: a latent Gaussian
+  whose sign is the bit; the initial latents are ``N(0, 1)`` (random bits).
+
+The latent genome starts at zero for ``"input"`` (every group half on: responses near 0, as
+ARS's zero-initialized linear policy). With an ``affine`` head (the integer readout,
+:mod:`genome.policies.heads`) the output scores become continuous actions by one affine map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genome import rng
+from genome.errors import ConfigError
+from genome.nets.binary import BinaryNetwork
+from genome.policies.binary_mlp import BinaryMLP
+
+#: 1 / golden ratio: the additive recurrence frac(1/2 + k / phi) spreads any prefix evenly
+INV_PHI = (np.sqrt(5.0) - 1.0) / 2.0
+
+LATENT_GROUPS = ("input", "bit")
+
+
+def dither_offsets(k: int) -> np.ndarray:
+    """The offsets ``d_0 .. d_{k-1}`` in ``(-1, 1)`` of a group of ``k`` bits (``d_0 = 0``)."""
+    return 2.0 * np.mod(0.5 + np.arange(k) * INV_PHI, 1.0) - 1.0
+
+
+def latent_map(base: BinaryMLP, groups: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(group of each genome bit, offset of each bit, number of groups)`` for the base
+    family's genome layout (per layer, per unit: ``n_in`` weight bits, then ``bias_bits``)."""
+    if groups not in LATENT_GROUPS:
+        raise ConfigError(f"policy.latent must be one of {', '.join(LATENT_GROUPS)}, got {groups!r}")
+    sizes = base.layout.sizes
+    group = np.empty(base.n_params, dtype=np.int64)
+    offset = np.zeros(base.n_params)
+    enc_offsets = np.asarray(base.encoder.bit_offsets, dtype=np.int64) if hasattr(base.encoder, "bit_offsets") else None
+    q = g = 0
+    for layer in range(len(sizes) - 1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        for _ in range(n_out):
+            if groups == "input" and layer == 0 and enc_offsets is not None:
+                for a, b in zip(enc_offsets[:-1], enc_offsets[1:]):
+                    group[q + a : q + b] = g
+                    offset[q + a : q + b] = dither_offsets(int(b - a))
+                    g += 1
+            else:
+                group[q : q + n_in] = np.arange(g, g + n_in)
+                g += n_in
+            q += n_in
+            if base.bias_bits:
+                if groups == "input":
+                    group[q : q + base.bias_bits] = g
+                    offset[q : q + base.bias_bits] = dither_offsets(base.bias_bits)
+                    g += 1
+                else:
+                    group[q : q + base.bias_bits] = np.arange(g, g + base.bias_bits)
+                    g += base.bias_bits
+                q += base.bias_bits
+    return group, offset, g
+
+
+class BinaryLatent:
+    """Genome (float32 latents, one per group) -> bits -> the base :class:`BinaryMLP`'s network.
+
+    Everything below the family -- the fused rollouts, the Gymnasium path, the policy file,
+    C export -- sees the base family (``base``), as for the weight-sharing families."""
+
+    name = "binary_latent"
+    genome_kind = "reals"
+    kernel = "binary"
+
+    def __init__(self, base: BinaryMLP, groups: str = "input"):
+        self.base = base
+        self.groups = groups
+        self.group, self.offset, self.n_params = latent_map(base, groups)
+
+    # ------------------------------------------------------------- sizes
+    @property
+    def size_bits(self) -> int:
+        """The trained policy's weight and threshold bits (the base network's genome)."""
+        return self.base.size_bits
+
+    @property
+    def n_inputs(self) -> int:
+        return self.base.n_inputs
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self.base.layer_sizes
+
+    @property
+    def head(self):
+        return self.base.head
+
+    @property
+    def encoder(self):
+        return self.base.encoder
+
+    @property
+    def uses_obs_stats(self) -> bool:
+        return self.base.uses_obs_stats
+
+    def with_stats(self, stats) -> "BinaryLatent":
+        base = self.base.with_stats(stats)
+        if base is self.base:
+            return self
+        out = object.__new__(BinaryLatent)
+        out.base, out.groups, out.group, out.offset, out.n_params = base, self.groups, self.group, self.offset, self.n_params
+        return out
+
+    # ----------------------------------------------------------- genomes
+    def initial_genome(self, seed: int) -> np.ndarray:
+        """``"input"``: zeros (every group half on); ``"bit"``: ``N(0, 1)`` from ``(seed, INIT)``."""
+        if self.groups == "input":
+            return np.zeros(self.n_params)
+        return rng.normals(np.uint64(rng.make_key(np.uint64(seed), rng.INIT, 0, 0)), self.n_params)
+
+    def bits(self, genomes: np.ndarray) -> np.ndarray:
+        """Latent genomes ``(members, n_params)`` -> the base genomes' bits ``(members, n_bits)``."""
+        genomes = np.asarray(genomes)
+        if genomes.ndim != 2 or genomes.shape[1] != self.n_params:
+            raise ConfigError(f"genomes must have shape (members, {self.n_params}), got {genomes.shape}")
+        return (np.asarray(genomes, np.float64)[:, self.group] + self.offset > 0).astype(np.uint8)
+
+    def decode_arrays(self, genomes: np.ndarray):
+        return self.base.decode_arrays(self.bits(genomes))
+
+    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        return self.base.forward_indexed(arrays, members, obs)
+
+    def decode(self, genome: np.ndarray) -> BinaryNetwork:
+        return self.base.decode(self.bits(np.asarray(genome).reshape(1, -1))[0])
