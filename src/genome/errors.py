@@ -17,3 +17,8 @@ class ModelFormatError(GenomeError, ValueError):
 
 class ShapeError(GenomeError, ValueError):
     """An array given to a network or encoder has the wrong shape, dtype or values."""
+
+
+class MujocoWarning(UserWarning):
+    """A warning MuJoCo issued (it would write ``MUJOCO_LOG.TXT`` into the working
+    directory and print to the console; genome routes it here, once per process)."""

@@ -20,8 +20,10 @@ import os
 import signal
 import time
 import traceback
+import warnings
 from multiprocessing.connection import wait
 
+from genome.errors import MujocoWarning
 from genome.executors.base import Executor, WorkerError, split_tasks
 from genome.problems.base import EpisodeRequest, EvalResult, evaluate_members, failed_result, open_problem
 from genome.strategies.base import Members
@@ -32,6 +34,8 @@ def _worker_main(conn) -> None:
     # a terminal's Ctrl-C reaches the whole process group: the trainer decides when to stop
     # (at the end of a generation) and then shuts the workers down
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the trainer process made the same environments first and reported their warnings
+    warnings.filterwarnings("ignore", category=MujocoWarning)
     problems: dict = {}
     while True:
         try:

@@ -7,10 +7,41 @@ Shared by the slot loop (:mod:`genome.problems.gym`) and the EnvPool loop
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numba import njit
 
+from genome.errors import MujocoWarning
 from genome.rng import make_key, random_u64
+
+
+def _is_mujoco(env_id: str) -> bool:
+    import gymnasium as gym
+
+    try:
+        entry = gym.spec(env_id).entry_point
+    except Exception:  # noqa: BLE001 - an unknown id fails in gym.make with its own message
+        return False
+    return isinstance(entry, str) and entry.startswith("gymnasium.envs.mujoco")
+
+
+def _warn_mujoco(text: str) -> None:
+    warnings.warn(text.strip(), MujocoWarning, stacklevel=2)
+
+
+def route_mujoco_warnings() -> None:
+    """Route MuJoCo's warnings through Python's ``warnings`` as :class:`MujocoWarning`, each
+    text once per process. MuJoCo's own handler writes ``MUJOCO_LOG.TXT`` into the working
+    directory and prints every occurrence (HalfCheetah-v5's XML warns about
+    ``settotalmass`` each time an environment is made); genome leaves no file where the user
+    stands. Worker processes, whose environments the trainer process has already made
+    once, ignore them (``executors/processes.py``)."""
+    import mujoco
+
+    if not any(f[2] is MujocoWarning for f in warnings.filters):
+        warnings.filterwarnings("once", category=MujocoWarning)
+    mujoco.set_mju_user_warning(_warn_mujoco)
 
 
 def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
@@ -33,6 +64,8 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, pr
     if not env_id.startswith("ALE/"):
         if preprocess != "none":
             raise ConfigError(f"env.preprocess = {preprocess!r} is for Atari (ALE/...) environments, not {env_id}")
+        if _is_mujoco(env_id):
+            route_mujoco_warnings()
         return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs) if max_episode_steps else gym.make(env_id, **kwargs)
     try:
         import ale_py
