@@ -1,0 +1,191 @@
+"""Binary policies that walk: training episodes to ARS's thresholds for the binary presets
+(`*-binary`: binary networks searched through real latent weights, `policy.family =
+binary_latent`) beside the real `*-ars` presets, measured in the same script run.
+
+Run:  python benchmarks/binary_mujoco.py compare [ENV ...] [--seeds 0 1 2] [--parallel 2] [--keep DIR]
+      python benchmarks/binary_mujoco.py experiment LABEL PRESET [--set KEY=VALUE ...] [--seeds 0 1 2] [--max-frames N]
+      python benchmarks/binary_mujoco.py table
+
+`compare`: for each environment (swimmer, hopper, halfcheetah, walker2d) and seed, `genome
+train ENV-ars --seed S` and `genome train ENV-binary --seed S` (each stops when the center's
+100-episode test reaches the threshold, or at the preset's frame budget), then the
+independent check `genome eval RUN --episodes 100 --json`. Training episodes are the
+members' episodes, as ARS counts them (`summary.json: episodes`). Runs go `--parallel` at a
+time, each on one core (`run.workers = 1`: the numbers do not depend on it). Writes
+benchmarks/results/binary_mujoco.json.
+
+`experiment`: one configuration (a preset and `--set` overrides) on several seeds, appended
+to benchmarks/results/binary_mujoco_experiments.json under LABEL -- the research table,
+failures included. `table` prints both tables from the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from common import GENOME, RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
+
+#: environment -> (Gymnasium id, ARS threshold, ARS V2-t published average episodes)
+ENVS = {
+    "swimmer": ("Swimmer-v5", 325, "100-427"),
+    "hopper": ("Hopper-v5", 3120, "1,973"),
+    "halfcheetah": ("HalfCheetah-v5", 3430, "1,707"),
+    "walker2d": ("Walker2d-v5", 4390, "24,000"),
+}
+COMPARE = RESULTS / "binary_mujoco.json"
+EXPERIMENTS = RESULTS / "binary_mujoco_experiments.json"
+
+
+def train_and_eval(preset: str, seed: int, out: Path, name: str, sets: list[str], max_frames: int = 0) -> dict:
+    """``genome train PRESET --seed S`` (one core) and ``genome eval RUN --episodes 100``; a
+    finished run in ``out/name`` is reported, not retrained."""
+    run = out / name
+    if not (run / "summary.json").exists():
+        cmd = GENOME + ["train", preset, "--seed", str(seed), "--out", str(out), "--name", name, "--quiet", "--overwrite",
+                        "--set", "run.workers=1"]
+        for kv in sets:
+            cmd += ["--set", kv]
+        if max_frames:
+            cmd += ["--max-frames", str(max_frames)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"training {name} failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+        (run / "wall_seconds").write_text(f"{time.perf_counter() - t0:.1f}\n")
+    s = json.loads((run / "summary.json").read_text())
+    ev = json.loads(subprocess.run(GENOME + ["eval", str(run), "--episodes", "100", "--json"], capture_output=True, text=True, check=True).stdout)
+    row = {"preset": preset, "seed": seed, "sets": sets, "solved": s["solved"], "episodes": s["episodes"], "frames": s["frames"],
+           "generations": s["generations"], "wall_seconds": float((run / "wall_seconds").read_text()), "eval_mean": ev["mean"],
+           "eval_std": ev["std"], "size_bits": s["size_bits"], "n_params": s["n_params"], "family": s["family"],
+           "best_center": best_center(run)}
+    print(f"{name}: {'solved' if s['solved'] else 'not solved'} after {s['episodes']:,} training episodes, "
+          f"{s['frames'] / 1e6:.2f} M steps, {row['wall_seconds']:.0f} s; eval {ev['mean']:.0f} ± {ev['std']:.0f}", flush=True)
+    return row
+
+
+def best_center(run: Path) -> float:
+    """The best per-generation center check of a run (its TensorBoard log)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run), size_guidance={"scalars": 0})
+    acc.Reload()
+    values = [e.value for e in acc.Scalars("center/return") if e.value == e.value]
+    return max(values) if values else float("nan")
+
+
+def run_all(jobs: list[tuple], parallel: int) -> list[dict]:
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(lambda job: train_and_eval(*job), jobs))
+
+
+def median_episodes(rows: list[dict]) -> float:
+    """Median training episodes; an unsolved seed counts as more than any solved one."""
+    return statistics.median(r["episodes"] if r["solved"] else float("inf") for r in rows)
+
+
+def fmt_median(v: float) -> str:
+    return "-" if v == float("inf") else f"{v:,.0f}"
+
+
+def experiment(args) -> None:
+    data = json.loads(EXPERIMENTS.read_text()) if EXPERIMENTS.exists() else {"rows": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep) if args.keep else Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        jobs = [(args.preset, seed, out, f"{args.label}-{seed}", args.set, args.max_frames) for seed in args.seeds]
+        rows = run_all(jobs, args.parallel)
+    data["rows"] = [r for r in data["rows"] if not (r["label"] == args.label and r["seed"] in args.seeds)]
+    data["rows"] += [{"label": args.label, "note": args.note, "max_frames": args.max_frames, **r} for r in rows]
+    save(data, EXPERIMENTS)
+    print(experiment_table(data))
+
+
+def experiment_table(data: dict) -> str:
+    out = ["| experiment | preset | overrides | seeds | solved | training episodes (per seed) | median | best center check (per seed) | bits | note |",
+           "| --- | --- | --- | --- | ---: | --- | ---: | --- | ---: | --- |"]
+    labels: dict[str, list[dict]] = {}
+    for r in data["rows"]:
+        labels.setdefault(r["label"], []).append(r)
+    for label, rows in labels.items():
+        rows = sorted(rows, key=lambda r: r["seed"])
+        eps = ", ".join(f"{r['episodes']:,}" if r["solved"] else f"not in {r['frames'] / 1e6:.1f} M" for r in rows)
+        out.append(f"| {label} | `{rows[0]['preset']}` | {' '.join(f'`{s}`' for s in rows[0]['sets']) or '-'} | "
+                   f"{', '.join(str(r['seed']) for r in rows)} | {sum(r['solved'] for r in rows)}/{len(rows)} | {eps} | "
+                   f"{fmt_median(median_episodes(rows))} | {', '.join(format(r['best_center'], '.0f') for r in rows)} | {rows[0]['size_bits']:,} | {rows[0].get('note', '')} |")
+    return "\n".join(out)
+
+
+def compare(args) -> None:
+    data = json.loads(COMPARE.read_text()) if COMPARE.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep) if args.keep else Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        jobs = [(f"{env}-{kind}", seed, out, f"{env}-{kind}-{seed}", []) for env in args.envs for kind in ("ars", "binary") for seed in args.seeds]
+        rows = run_all(jobs, args.parallel)
+    for env in args.envs:
+        entry = data.setdefault(env, {"ars": [], "binary": []})
+        for kind in ("ars", "binary"):
+            new = [r for r in rows if r["preset"] == f"{env}-{kind}"]
+            entry[kind] = sorted([r for r in entry[kind] if r["seed"] not in args.seeds] + new, key=lambda r: r["seed"])
+    save(data, COMPARE)
+    print(compare_table(data))
+
+
+def compare_table(data: dict) -> str:
+    out = ["| environment | threshold | policy | solved | training episodes to threshold (per seed) | median | binary / real | weight + threshold bits | independent eval (100 episodes) |",
+           "| --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    for env, entry in data.items():
+        gym_id, threshold, _ = ENVS[env]
+        real = median_episodes(entry["ars"]) if entry["ars"] else float("inf")
+        for kind in ("ars", "binary"):
+            rows = entry[kind]
+            if not rows:
+                continue
+            med = median_episodes(rows)
+            ratio = "-" if kind == "ars" or real in (0, float("inf")) or med == float("inf") else f"{med / real:.2f}x"
+            eps = ", ".join(f"{r['episodes']:,}" if r["solved"] else f"not in {r['frames'] / 1e6:.1f} M" for r in rows)
+            out.append(f"| {gym_id} | {threshold:,} | `{env}-{kind}` | {sum(r['solved'] for r in rows)}/{len(rows)} | {eps} | {fmt_median(med)} | {ratio} | "
+                       f"{rows[0]['size_bits']:,} | {', '.join(format(r['eval_mean'], '.0f') for r in rows)} |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compare")
+    c.add_argument("envs", nargs="*", default=["swimmer", "hopper", "halfcheetah"])
+    c.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    c.add_argument("--parallel", type=int, default=2)
+    c.add_argument("--keep")
+    e = sub.add_parser("experiment")
+    e.add_argument("label")
+    e.add_argument("preset")
+    e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    e.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    e.add_argument("--max-frames", type=int, default=0)
+    e.add_argument("--parallel", type=int, default=2)
+    e.add_argument("--note", default="")
+    e.add_argument("--keep")
+    sub.add_parser("table")
+    args = parser.parse_args(argv)
+    if args.command == "compare":
+        compare(args)
+    elif args.command == "experiment":
+        experiment(args)
+    else:
+        if COMPARE.exists():
+            print(compare_table(json.loads(COMPARE.read_text())))
+        if EXPERIMENTS.exists():
+            print(experiment_table(json.loads(EXPERIMENTS.read_text())))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
