@@ -124,32 +124,42 @@ def test_render_every_saves_videos_during_training(tmp_path):
     assert sorted(p.name for p in (run / "videos").iterdir()) == ["gen-000002.gif", "gen-000004.gif"]
 
 
-def c_agrees_over_episodes(net, lib, env_id: str, episodes: int = 3, seed: int = 0) -> int:
+def c_agrees_over_episodes(net, lib, env_id: str, episodes: int = 3, seed: int = 0, observe=()) -> int:
     """Run whole episodes of native environment ``env_id`` stepped by the compiled C policy's
-    actions, asserting at every step that the Python policy picks the identical action;
-    returns the number of steps compared."""
+    actions, asserting at every step that the Python policy picks the identical action (a
+    policy with memory: both carry their state from the episode's start); returns the number
+    of steps compared."""
     from genome import rng
     from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step, native_spec
 
-    spec = native_spec(env_id)
-    policy = Policy(net, env_id)
+    spec = native_spec(env_id).observing(observe)
+    policy = Policy(net, env_id, env_observe=observe)
+    stateful = net.state_size > 0
+    c_state = ctypes.create_string_buffer(8 * (2 * net.state_size + 8))  # room for any genome_state
+    args = [ctypes.c_void_p] if stateful else []
+    if spec.discrete:
+        lib.genome_act.argtypes = args + [FLOATS]
+    else:
+        lib.genome_act_continuous.argtypes = args + [FLOATS, FLOATS]
     steps = 0
     for e in range(episodes):
         state, obs = np.zeros(MAX_STATE + 1), np.zeros(MAX_OBS, np.float32)
         env_reset(spec.kernel, state, rng.uniforms(np.uint64(rng.make_key(seed, rng.REPORT, 0, e)), MAX_UNIFORMS))
+        policy.reset()
+        if stateful:
+            lib.genome_reset(c_state)
+        pre = [c_state] if stateful else []
         for _ in range(spec.max_episode_steps):
             env_observe(spec.kernel, state, obs)
-            o = np.ascontiguousarray(obs[: spec.obs_size])
+            o = np.ascontiguousarray(obs[list(observe)] if observe else obs[: spec.obs_size])
             if spec.discrete:
-                lib.genome_act.argtypes = [FLOATS]
-                a = lib.genome_act(o.ctypes.data_as(FLOATS))
-                assert a == policy.act(o)
+                a = lib.genome_act(*pre, o.ctypes.data_as(FLOATS))
+                assert a == policy.act(o), f"episode {e}, step {steps}"
                 value = np.float32(0)
             else:
-                lib.genome_act_continuous.argtypes = [FLOATS, FLOATS]
                 act = np.zeros(spec.action_dim, np.float32)
-                lib.genome_act_continuous(o.ctypes.data_as(FLOATS), act.ctypes.data_as(FLOATS))
-                assert np.array_equal(act, policy.act(o))
+                lib.genome_act_continuous(*pre, o.ctypes.data_as(FLOATS), act.ctypes.data_as(FLOATS))
+                assert np.array_equal(act, policy.act(o)), f"episode {e}, step {steps}"
                 a, value = 0, act[0]
             steps += 1
             _, terminated = env_step(spec.kernel, state, a, value)

@@ -8,6 +8,7 @@ import pytest
 from genome.build import FAMILY_BUILDERS, build
 from genome.config import FAMILIES, STRATEGY_CONFIGS, Config, EnvConfig, PolicyConfig, from_dict
 from genome.nets import fileformat
+from genome.policy import Policy
 from genome.problems import EpisodeRequest
 from genome.strategies import STRATEGIES
 
@@ -48,7 +49,8 @@ def test_every_family_through_the_shared_interface(family, tmp_path):
     data = net.to_bytes()
     assert fileformat.read_network(data, "<memory>") == net
     obs = np.zeros((2, 36, 36), np.uint8) if family == "conv" else np.zeros(fam.n_inputs, np.float32)
-    assert net.act_obs(obs) in (0, 1)
+    policy = Policy(net)  # carries the state of a policy with memory
+    assert policy.act(obs) in (0, 1) and policy.state.shape == (fam.state_size,)
 
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))

@@ -24,10 +24,14 @@ from genome.errors import ConfigError
 from genome.nets.conv import ConvStructure
 from genome.policies.binary_latent import BinaryLatent
 from genome.policies.binary_mlp import BinaryMLP
+from genome.policies.binary_rnn import BinaryRNN
 from genome.policies.chromatic import ControlledFamily
 from genome.policies.conv import ConvFamily
 from genome.policies.dense import DenseFamily
 from genome.policies.heads import ActionHead
+from genome.policies.normalize import ObsNormalizer
+from genome.policies.recurrent import RecurrentFamily
+from genome.nets.recurrent import RecurrentStructure
 from genome.problems.gym import GymProblem, GymSpec
 from genome.problems.gym_env import episode_seed, make_env
 from genome.problems.native import NativeProblem, random_observations
@@ -206,7 +210,8 @@ def binary_mlp(cfg: Config, env: EnvView) -> Built:
             running = pc.edges in ("auto", "running")
         encoder = encoder_for_space(env.observation_space, pc, stats)
     head = build_head(cfg, env.action_space, real=False, n_in=encoder.n_bits)
-    family = BinaryMLP(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
+    cls = BinaryRNN if pc.family == "binary_rnn" else BinaryMLP
+    family = cls(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
     return Built(family, stats if running else None, running)
 
 
@@ -219,6 +224,26 @@ def binary_latent(cfg: Config, env: EnvView) -> Built:
 def dense(cfg: Config, env: EnvView) -> Built:
     """``linear``, ``mlp``, ``toeplitz``, ``circulant``: normalized observations, dense layers."""
     family = real_family(cfg, env.observation_space, env.action_space)
+    if family.uses_obs_stats:
+        return Built(family, RunningStats.empty(family.n_inputs), True)
+    return Built(family)
+
+
+def recurrent(cfg: Config, env: EnvView) -> Built:
+    """``lstm``, ``gru``: normalized observations -> (input layer) -> the cell -> output layer."""
+    import gymnasium as gym
+
+    pc = cfg.policy
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise ConfigError(f"policy.family = {pc.family} needs flat Box observations, got {space}; use policy.family = binary_rnn")
+    if len(pc.hidden) != 1:
+        raise ConfigError(f"policy.family = {pc.family} has one recurrent cell: policy.hidden = [units], got {pc.hidden}")
+    if pc.input_layer < 0:
+        raise ConfigError(f"policy.input_layer must be >= 0, got {pc.input_layer}")
+    head = build_head(cfg, env.action_space, real=True)
+    structure = RecurrentStructure(pc.family, int(space.shape[0]), pc.hidden[0], head.n_outputs, pc.input_layer, pc.output_bias)
+    family = RecurrentFamily(structure, head, ObsNormalizer.identity(structure.n_in, pc.obs_clip), pc.obs_norm, pc.obs_std_floor)
     if family.uses_obs_stats:
         return Built(family, RunningStats.empty(family.n_inputs), True)
     return Built(family)
@@ -246,6 +271,7 @@ FAMILY_BUILDERS: dict[str, Callable[[Config, EnvView], Built]] = {
     "binary_mlp": binary_mlp,
     "binary_latent": binary_latent,
     "binary_chromatic": controlled_family(binary_mlp),
+    "binary_rnn": binary_mlp,
     "linear": dense,
     "mlp": dense,
     "toeplitz": dense,
@@ -253,6 +279,8 @@ FAMILY_BUILDERS: dict[str, Callable[[Config, EnvView], Built]] = {
     "chromatic": controlled_family(dense),
     "masked": controlled_family(dense),
     "conv": conv,
+    "lstm": recurrent,
+    "gru": recurrent,
 }
 
 
@@ -265,13 +293,12 @@ def build(cfg: Config, observe: bool = True) -> Setup:
     env = native_spec(cfg.env.id)
     if env is None or cfg.env.kwargs or cfg.env.preprocess != "none" or cfg.env.backend == "envpool":
         return build_gym(cfg)
+    env = env.observing(cfg.env.observe)
 
     def samples(n: int) -> np.ndarray:
         out = np.zeros((n, env.obs_size), dtype=np.float32)
         if observe:
-            low = float(env.action_low[0]) if not env.discrete else 0.0
-            high = float(env.action_high[0]) if not env.discrete else 0.0
-            random_observations(env.kernel, env.n_actions, low, high, env.max_episode_steps, cfg.run.seed, rng.ENCODER, n, out)
+            random_observations(env, cfg.run.seed, rng.ENCODER, n, out)
         return out
 
     built = FAMILY_BUILDERS[cfg.policy.family](cfg, EnvView(*native_spaces(env), env, samples))
@@ -311,7 +338,7 @@ def build_gym(cfg: Config) -> Setup:
 
     ec = cfg.env
     try:
-        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None, ec.preprocess)
+        env = make_env(ec.id, ec.kwargs, ec.max_episode_steps or None, ec.preprocess, tuple(ec.observe))
     except ConfigError:
         raise
     except gym.error.DependencyNotInstalled as exc:
@@ -328,6 +355,7 @@ def build_gym(cfg: Config) -> Setup:
         from genome.problems.envpool import make_pool
 
         make_pool(ec.id, dict(ec.kwargs), [0], ec.max_episode_steps).close()
-    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, built.running, ec.preprocess, ec.backend)
+    spec = GymSpec(ec.id, dict(ec.kwargs), cfg.run.seed, ec.max_episode_steps, ec.step_limit, ec.num_envs, built.running, ec.preprocess, ec.backend,
+                   tuple(ec.observe))
     problem = GymProblem(spec, built.family)
     return Setup(cfg, ec.id, None, build_strategy(cfg, built.family), problem, cfg.target_value(threshold), built.stats, built.running)

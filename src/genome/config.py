@@ -45,6 +45,9 @@ class EnvConfig:
                          "them in C++, one call per batch: faster on MuJoCo; pip install 'genome[envpool]')", default="gymnasium")
     reward_shift: float = _help("subtracted from every step's reward in training only (ARS's survival-bonus shift); "
                                 "center checks, stopping tests and evaluations see the true reward", default=0.0)
+    observe: list = _help("the observation components the policy sees, as increasing indices into the environment's "
+                          "observation (e.g. [0, 2]: CartPole's positions only, a partially observable task); [] = all",
+                          default_factory=list)
 
 
 #: env.preprocess values (problems/gym.py's make_env applies them)
@@ -53,9 +56,9 @@ PREPROCESS = ("none", "atari", "noop")
 #: ``policy.family`` -> the kind of genome its strategies search ("bits" or "reals"); the
 #: families' builders are in genome/build.py (``FAMILY_BUILDERS``, one line each)
 FAMILIES = {
-    "binary_mlp": "bits", "binary_latent": "reals", "binary_chromatic": "bits",
+    "binary_mlp": "bits", "binary_latent": "reals", "binary_chromatic": "bits", "binary_rnn": "bits",
     "linear": "reals", "mlp": "reals", "toeplitz": "reals", "circulant": "reals", "conv": "reals",
-    "masked": "reals", "chromatic": "reals",
+    "masked": "reals", "chromatic": "reals", "lstm": "reals", "gru": "reals",
 }
 
 
@@ -63,8 +66,11 @@ FAMILIES = {
 class PolicyConfig:
     family: str = _help("policy family: binary_mlp (bits, Bernoulli NES); binary_latent (a binary network searched through real latent weights: "
                         "OpenAI-ES / ARS); real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing "
-                        "searched by a controller: chromatic, masked, binary_chromatic", default="binary_mlp")
-    hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; conv: the dense layers after the convolutions; linear has none)", default_factory=lambda: [64])
+                        "searched by a controller: chromatic, masked, binary_chromatic; with memory: lstm, gru (real), binary_rnn (bits)",
+                        default="binary_mlp")
+    hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; conv: the dense layers after the convolutions; linear has none; "
+                         "lstm, gru: [units of the cell]; binary_rnn: the first is the recurrent layer)", default_factory=lambda: [64])
+    input_layer: int = _help("lstm, gru: units of a dense tanh layer between the observation and the cell (0: none)", default=0)
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
     edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")
@@ -299,6 +305,11 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"env.backend must be 'gymnasium' or 'envpool', got {cfg.env.backend!r}")
     if cfg.env.backend == "envpool" and cfg.env.preprocess != "none":
         raise ConfigError("env.backend = 'envpool' takes the environment's own observations: set env.preprocess = 'none'")
+    observe = cfg.env.observe
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in observe) or list(observe) != sorted(set(observe)):
+        raise ConfigError(f"env.observe must list distinct observation indices (integers >= 0) in increasing order, got {observe}")
+    if observe and cfg.env.preprocess != "none":
+        raise ConfigError("env.observe selects components of a flat observation; it does not combine with env.preprocess")
     if cfg.env.max_episode_steps < 0:
         raise ConfigError(f"env.max_episode_steps must be >= 0, got {cfg.env.max_episode_steps}")
     if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in cfg.policy.hidden):

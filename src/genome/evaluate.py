@@ -40,6 +40,8 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     spec = native_spec(env_id) if not policy.env_kwargs and policy.env_preprocess == "none" else None
+    if spec is not None:
+        spec = spec.observing(policy.env_observe)
     if backend == "auto":
         backend = "native" if spec is not None else "gymnasium"
     if backend == "native":
@@ -56,11 +58,12 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
 def _gymnasium_returns(policy: Policy, env_id: str, episodes: int, seed: int) -> np.ndarray:
     from genome.problems.gym_env import make_env
 
-    env = make_env(env_id, policy.env_kwargs, preprocess=policy.env_preprocess)
+    env = make_env(env_id, policy.env_kwargs, preprocess=policy.env_preprocess, observe=policy.env_observe)
     out = np.zeros(episodes)
     try:
         for e in range(episodes):
             obs, _ = env.reset(seed=seed + e)
+            policy.reset()
             total, done = 0.0, False
             while not done:
                 obs, reward, terminated, truncated, _ = env.step(policy.act(obs))

@@ -5,6 +5,9 @@ networks) and the network as ``static const`` arrays and defines
 
 * ``void genome_scores(const float *obs, int32_t *scores)`` -- the network's output scores
   (``double *scores`` for a real-valued network);
+* for a policy with memory (``lstm``, ``gru``, ``binary_rnn``): a ``genome_state`` struct the
+  caller owns (one per episode being played), ``void genome_reset(genome_state *)`` for
+  every episode's start, and the state as the first argument of the functions below;
 * ``int genome_act(const float *obs)`` -- the discrete action (argmax, ties to the lowest
   index), for a discrete action space;
 * ``void genome_act_continuous(const float *obs, float *action)`` -- for a box action
@@ -65,6 +68,8 @@ def export_c(net, env_id: str | None = None, prefix: str = "genome") -> str:
 
 
 def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
+    """A binary network; for ``binary_rnn`` (``net.kernel == "binary_recurrent"``) the first
+    hidden layer's previous bits live in a caller-owned ``{prefix}_state``."""
     enc = net.encoder
     if enc is None:
         raise ConfigError("only a policy with an encoder can be exported (this network has none)")
@@ -72,18 +77,22 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     sizes = net.layer_sizes
     weights, biases = net.to_dense()
     p = prefix
+    recurrent = net.kernel == "binary_recurrent"
+    n_state = (sizes[1] + 63) // 64 if recurrent else 0
     out = [
         f"/* {p}: binary policy exported by genome {__version__}"
         + (f" for {env_id}" if env_id else "")
         + f".\n * Network {'-'.join(map(str, sizes))} (bit 1 = +1, bit 0 = -1), encoder '{enc.name}', "
         + f"head '{head.name if head else 'argmax'}'. Dependency-free C99. */\n",
-        "#include <stdint.h>\n#include <math.h>\n",
+        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
         f"#define {p.upper()}_N_OBS {enc.n_inputs}\n#define {p.upper()}_N_OUTPUTS {sizes[-1]}\n",
     ]
     if head is not None and head.kind != ARGMAX:
         out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
     max_words = max((s + 63) // 64 for s in sizes)
     out.append(f"#define {p.upper()}_MAX_WORDS {max_words}\n\n")
+    if recurrent:
+        out.append(_state_struct(p, f"uint64_t bits[{n_state}]; /* the recurrent layer's last {sizes[1]} activations, bit 1 = +1 */"))
 
     # popcount
     out.append(
@@ -144,11 +153,18 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
             c = n_in + b
         out.append(_c_array("int32_t", f"{p}_c{layer}", c, str))
 
+    state_arg = f"{p}_state *st, " if recurrent else ""
     body = [
-        f"\nvoid {p}_scores(const float *obs, int32_t *scores) {{\n",
+        f"\nvoid {p}_scores({state_arg}const float *obs, int32_t *scores) {{\n",
         f"    uint64_t a[{p.upper()}_MAX_WORDS], h[{p.upper()}_MAX_WORDS];\n",
         f"    {p}_encode(obs, a);\n",
     ]
+    if recurrent:  # input bits n_bits .. n_bits + H - 1 are the state's bits
+        nb, nw_in = enc.n_bits, (sizes[0] + 63) // 64
+        body.append(f"    for (int w = {nw0}; w < {nw_in}; w++) a[w] = 0;\n")
+        body.append(f"    for (int k = 0; k < {n_state}; k++) {{\n        int pos = {nb} + 64 * k, wd = pos >> 6, sh = pos & 63;\n"
+                    "        a[wd] |= st->bits[k] << sh;\n"
+                    f"        if (sh != 0 && wd + 1 < {nw_in}) a[wd + 1] |= st->bits[k] >> (64 - sh);\n    }}\n")
     for layer in range(len(weights)):
         n_in, n_out = sizes[layer], sizes[layer + 1]
         nw = (n_in + 63) // 64
@@ -159,31 +175,42 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
             body.append("        if ((j & 63) == 0) h[j >> 6] = 0;\n")
             body.append(f"        if (pc <= {p}_c{layer}[j]) h[j >> 6] |= UINT64_C(1) << (j & 63);\n    }}\n")
             body.append(f"    for (int w = 0; w < {(n_out + 63) // 64}; w++) a[w] = h[w];\n")
+            if recurrent and layer == 0:
+                body.append(f"    for (int w = 0; w < {n_state}; w++) st->bits[w] = h[w];\n")
         else:
             body.append(f"        scores[j] = {p}_c{layer}[j] - 2 * pc;\n    }}\n")
     body.append("}\n")
     out.extend(body)
 
-    out.append(_act_functions(p, head, sizes[-1], "int32_t"))
+    out.append(_act_functions(p, head, sizes[-1], "int32_t", recurrent))
     return "".join(out)
 
 
-def _act_functions(p: str, head, n_out: int, score_type: str) -> str:
-    """``{p}_act`` (argmax) or ``{p}_act_continuous`` (bins / tanh head) over ``{p}_scores``."""
+def _state_struct(p: str, fields: str) -> str:
+    """The caller-owned state of a policy with memory, and its reset (every episode's start)."""
+    return (f"/* The policy's memory: one per episode being played; {p}_reset at every episode's start. */\n"
+            f"typedef struct {{ {fields} }} {p}_state;\n\n"
+            f"void {p}_reset({p}_state *st) {{\n    memset(st, 0, sizeof *st);\n}}\n\n")
+
+
+def _act_functions(p: str, head, n_out: int, score_type: str, stateful: bool = False) -> str:
+    """``{p}_act`` (argmax) or ``{p}_act_continuous`` (bins / tanh head) over ``{p}_scores``;
+    a policy with memory takes its ``{p}_state *`` first."""
+    arg, call = (f"{p}_state *st, ", "st, ") if stateful else ("", "")
     if head is None or head.kind == ARGMAX:
         return (
-            f"\nint {p}_act(const float *obs) {{\n"
+            f"\nint {p}_act({arg}const float *obs) {{\n"
             f"    {score_type} s[{n_out}];\n"
-            f"    {p}_scores(obs, s);\n"
+            f"    {p}_scores({call}obs, s);\n"
             "    int best = 0;\n"
             f"    for (int j = 1; j < {n_out}; j++) if (s[j] > s[best]) best = j;\n"
             "    return best;\n}\n"
         )
     out = [_c_array("float", f"{p}_action_low", head.low, _float), _c_array("float", f"{p}_action_high", head.high, _float)]
     lines = [
-        f"\nvoid {p}_act_continuous(const float *obs, float *action) {{\n",
+        f"\nvoid {p}_act_continuous({arg}const float *obs, float *action) {{\n",
         f"    {score_type} s[{n_out}];\n",
-        f"    {p}_scores(obs, s);\n",
+        f"    {p}_scores({call}obs, s);\n",
         f"    for (int d = 0; d < {head.action_dim}; d++) {{\n",
         f"        float lo = {p}_action_low[d], hi = {p}_action_high[d];\n",
     ]
@@ -262,5 +289,74 @@ def _export_dense(net, env_id: str | None, prefix: str) -> str:
     return "".join(out)
 
 
+def _export_recurrent(net, env_id: str | None, prefix: str) -> str:
+    """C source for an ``lstm`` / ``gru`` :class:`~genome.policies.recurrent.RecurrentNetwork`:
+    the state ``(h, c)`` in a caller-owned struct, sums as :mod:`genome.nets.recurrent`."""
+    p = prefix
+    s, head, norm = net.structure, net.head, net.normalizer
+    lstm = s.cell == "lstm"
+    hid, gates, n_x = s.hidden, s.gates, s.cell_inputs
+    rows = gates * hid
+    out = [
+        f"/* {p}: {s.cell} policy exported by genome {__version__}" + (f" for {env_id}" if env_id else "")
+        + f".\n * {'-'.join(map(str, s.layer_sizes))}: observation normalization, "
+        + (f"a tanh input layer of {s.input_width}, " if s.input_width else "")
+        + f"an {s.cell.upper()} cell of {hid} units (PyTorch's gates), a linear output layer, head '{head.name}'. "
+        + f"Dependency-free C99. */\n",
+        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
+        f"#define {p.upper()}_N_OBS {s.n_in}\n#define {p.upper()}_N_OUTPUTS {s.n_out}\n",
+    ]
+    if head.kind != ARGMAX:
+        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out.append("\n" + _state_struct(p, f"double h[{hid}];" + (f" double c[{hid}];" if lstm else "")))
+    out.append(_c_array("float", f"{p}_mean", norm.mean, _float))
+    out.append(_c_array("float", f"{p}_std", norm.std, _float))
+    out.append(_c_array("float", f"{p}_params", net.genome, _float))
+    out.append("\nstatic double " + p + "_sigmoid(double v) {\n    return 1.0 / (1.0 + exp(-v));\n}\n")
+    body = [
+        f"\nvoid {p}_scores({p}_state *st, const float *obs, double *scores) {{\n",
+        f"    double x[{s.n_in}], xin[{n_x}], pre[{rows}]{'' if lstm else f', hn[{hid}]'};\n",
+        f"    for (int d = 0; d < {s.n_in}; d++) {{\n",
+        f"        double v = ((double)obs[d] - (double){p}_mean[d]) / (double){p}_std[d];\n",
+        f"        x[d] = v < {_double(-norm.clip)} ? {_double(-norm.clip)} : (v > {_double(norm.clip)} ? {_double(norm.clip)} : v);\n",
+        "    }\n",
+    ]
+    q = 0
+    if s.input_width:
+        b0 = q + s.input_width * s.n_in
+        body.append(f"    for (int i = 0; i < {s.input_width}; i++) {{\n        double acc = 0.0;\n"
+                    f"        for (int j = 0; j < {s.n_in}; j++) acc += (double){p}_params[{q} + i * {s.n_in} + j] * x[j];\n"
+                    f"        xin[i] = tanh(acc + (double){p}_params[{b0} + i]);\n    }}\n")
+        q = b0 + s.input_width
+    else:
+        body.append(f"    for (int j = 0; j < {s.n_in}; j++) xin[j] = x[j];\n")
+    w_ih, w_hh = q, q + rows * n_x
+    b_ih, b_hh = w_hh + rows * hid, w_hh + rows * hid + rows
+    q = b_hh + rows
+    body.append(f"    for (int r = 0; r < {rows}; r++) {{\n        double ai = 0.0, ah = 0.0;\n"
+                f"        for (int j = 0; j < {n_x}; j++) ai += (double){p}_params[{w_ih} + r * {n_x} + j] * xin[j];\n"
+                f"        for (int j = 0; j < {hid}; j++) ah += (double){p}_params[{w_hh} + r * {hid} + j] * st->h[j];\n")
+    if lstm:
+        body.append(f"        pre[r] = ai + ah + (double){p}_params[{b_ih} + r] + (double){p}_params[{b_hh} + r];\n    }}\n")
+        body.append(f"    for (int k = 0; k < {hid}; k++) {{\n"
+                    f"        double i = {p}_sigmoid(pre[k]), f = {p}_sigmoid(pre[{hid} + k]);\n"
+                    f"        double g = tanh(pre[{2 * hid} + k]), o = {p}_sigmoid(pre[{3 * hid} + k]);\n"
+                    "        double c = f * st->c[k] + i * g;\n        st->c[k] = c;\n        st->h[k] = o * tanh(c);\n    }\n")
+    else:
+        body.append(f"        if (r >= {2 * hid}) {{ pre[r] = ai + (double){p}_params[{b_ih} + r]; hn[r - {2 * hid}] = ah + (double){p}_params[{b_hh} + r]; }}\n"
+                    f"        else pre[r] = ai + ah + (double){p}_params[{b_ih} + r] + (double){p}_params[{b_hh} + r];\n    }}\n")
+        body.append(f"    for (int k = 0; k < {hid}; k++) {{\n"
+                    f"        double r_ = {p}_sigmoid(pre[k]), z = {p}_sigmoid(pre[{hid} + k]);\n"
+                    f"        double n = tanh(pre[{2 * hid} + k] + r_ * hn[k]);\n"
+                    "        st->h[k] = (1.0 - z) * n + z * st->h[k];\n    }\n")
+    body.append(f"    for (int i = 0; i < {s.n_out}; i++) {{\n        double acc = 0.0;\n"
+                f"        for (int j = 0; j < {hid}; j++) acc += (double){p}_params[{q} + i * {hid} + j] * st->h[j];\n"
+                + (f"        acc += (double){p}_params[{q + s.n_out * hid} + i];\n" if s.output_bias else "")
+                + "        scores[i] = acc;\n    }\n}\n")
+    out.extend(body)
+    out.append(_act_functions(p, head, s.n_out, "double", stateful=True))
+    return "".join(out)
+
+
 #: network ``kernel`` -> C exporter
-EXPORTERS = {"binary": _export_binary, "dense": _export_dense}
+EXPORTERS = {"binary": _export_binary, "binary_recurrent": _export_binary, "dense": _export_dense, "recurrent": _export_recurrent}

@@ -8,6 +8,8 @@ import os
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 from genome import policies  # noqa: F401  (every family registers its policy-file reader)
 from genome.errors import ConfigError, ModelFormatError
 from genome.nets import fileformat
@@ -18,15 +20,24 @@ POLICY_FILE = "policy.gbn"
 
 class Policy:
     """``act(obs)`` maps one raw observation to an environment action (an ``int`` for a
-    discrete action space, a float32 array for a box)."""
+    discrete action space, a float32 array for a box). A policy with memory (a recurrent
+    network) carries its state from one ``act`` to the next; call :meth:`reset` at the start
+    of every episode (a new policy starts reset)."""
 
-    def __init__(self, network, env_id: str | None = None, env_kwargs: dict | None = None, env_preprocess: str = "none"):
+    def __init__(self, network, env_id: str | None = None, env_kwargs: dict | None = None, env_preprocess: str = "none",
+                 env_observe=()):
         if isinstance(network, BinaryNetwork) and network.encoder is None:
             raise ModelFormatError("a policy needs a network with an encoder (this one has none)")
         self.network = network
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
         self.env_preprocess = env_preprocess  #: env.preprocess of the run ("atari": frame stacks)
+        self.env_observe = tuple(env_observe)  #: env.observe of the run: the components the policy sees
+        self.state = np.zeros(network.state_size)  #: the recurrent state (empty without memory)
+
+    def reset(self) -> None:
+        """Forget: the recurrent state back to its start (zeros), as at an episode's start."""
+        self.state[:] = 0
 
     @property
     def family(self) -> str:
@@ -41,7 +52,7 @@ class Policy:
         return self.network.head
 
     def act(self, obs):
-        return self.network.act_obs(obs)
+        return self.network.act_obs(obs, self.state)
 
     def save(self, path: str | os.PathLike) -> None:
         self.network.save(path)
@@ -55,17 +66,17 @@ class Policy:
         return f"Policy({self.network!r}{env})"
 
 
-def run_env(run_dir: Path) -> tuple[str | None, dict, str]:
-    """The environment id, ``gymnasium.make`` kwargs and ``env.preprocess`` a run was trained
-    with (config.toml)."""
+def run_env(run_dir: Path) -> tuple[str | None, dict, str, tuple]:
+    """The environment id, ``gymnasium.make`` kwargs, ``env.preprocess`` and ``env.observe`` a
+    run was trained with (config.toml)."""
     cfg = run_dir / "config.toml"
     if not cfg.is_file():
-        return None, {}, "none"
+        return None, {}, "none", ()
     try:
         env = tomllib.loads(cfg.read_text()).get("env", {})
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{cfg}: cannot read the run's config ({exc})") from None
-    return env.get("id"), dict(env.get("kwargs", {})), str(env.get("preprocess", "none"))
+    return env.get("id"), dict(env.get("kwargs", {})), str(env.get("preprocess", "none")), tuple(env.get("observe", ()))
 
 
 def load_network(path: str | os.PathLike):

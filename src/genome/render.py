@@ -34,9 +34,11 @@ def episode_frames(policy: Policy, env_id: str, seed: int = 0, max_frames: int =
     from genome.problems.gym_env import make_env
 
     check_available()
-    env = make_env(env_id.removeprefix("genome/"), dict(policy.env_kwargs, render_mode="rgb_array"), preprocess=policy.env_preprocess)
+    env = make_env(env_id.removeprefix("genome/"), dict(policy.env_kwargs, render_mode="rgb_array"), preprocess=policy.env_preprocess,
+                   observe=policy.env_observe)
     try:
         obs, _ = env.reset(seed=seed)
+        policy.reset()
         frames, total, t = [env.render()], 0.0, 0
         while True:
             obs, reward, terminated, truncated, _ = env.step(policy.act(obs))

@@ -347,7 +347,7 @@ class Trainer:
         from genome.render import render_policy
 
         ec = self.cfg.env
-        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env_id, ec.kwargs, ec.preprocess)
+        policy = Policy(self.setup.family.decode(self.strategy.center(self.state)), self.setup.env_id, ec.kwargs, ec.preprocess, ec.observe)
         render_policy(policy, self.setup.env_id, self.run_dir / "videos" / f"gen-{generation:06d}.gif", seed=generation)
 
     def _finish(self, solved: bool, stop_reason: str, final) -> TrainResult:

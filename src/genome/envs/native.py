@@ -8,13 +8,14 @@ Gymnasium ``Env`` in :mod:`genome.envs.gym_api` and the fused rollout in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numba.core import types
 from numba.extending import overload
 
 from genome.envs import acrobot, cartpole, mountain_car, pendulum
+from genome.errors import ConfigError
 
 CARTPOLE, ACROBOT, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM = range(5)
 
@@ -38,10 +39,24 @@ class NativeEnvSpec:
     max_episode_steps: int
     reward_threshold: float | None
     n_uniforms: int  #: uniforms a reset consumes
+    #: ``env.observe``: the observation components a policy sees, increasing (empty: all);
+    #: ``obs_low``/``obs_high`` are those components' bounds
+    observe: tuple[int, ...] = ()
 
     @property
     def obs_size(self) -> int:
         return int(self.obs_low.shape[0])
+
+    def observing(self, indices) -> "NativeEnvSpec":
+        """The same environment seen through ``indices`` (``env.observe``; empty: all)."""
+        indices = tuple(int(i) for i in indices)
+        if not indices or indices == tuple(range(self.obs_size)):
+            return self
+        if list(indices) != sorted(set(indices)) or indices[0] < 0 or indices[-1] >= self.obs_size:
+            raise ConfigError(f"env.observe must list distinct observation indices of {self.env_id} in increasing order, "
+                              f"from 0 to {self.obs_size - 1}; got {list(indices)}")
+        keep = list(indices)
+        return replace(self, obs_low=self.obs_low[keep], obs_high=self.obs_high[keep], observe=indices)
 
     @property
     def discrete(self) -> bool:
@@ -174,3 +189,22 @@ def _env_observe(kernel, state, obs):
         else:
             pendulum.observe(state, obs)
     return dispatch
+
+
+def observe_subset(observe: tuple, obs: np.ndarray) -> None:
+    """``obs[i] = obs[observe[i]]`` in place (``env.observe``: increasing indices, so no
+    component is overwritten before it is read); nothing for the empty tuple (all). In
+    compiled callers the empty tuple compiles to nothing at all."""
+    for i in range(len(observe)):
+        obs[i] = obs[observe[i]]
+
+
+@overload(observe_subset, jit_options=_JIT, inline="always")
+def _observe_subset(observe, obs):
+    if isinstance(observe, types.BaseTuple) and len(observe) == 0:
+        return lambda observe, obs: None
+
+    def gather(observe, obs):
+        for i in range(len(observe)):
+            obs[i] = obs[observe[i]]
+    return gather

@@ -58,6 +58,7 @@ class BinaryNetwork:
     """
 
     kernel = "binary"
+    state_size = 0  #: feed-forward: no memory between steps (``act_obs``'s ``state`` is unused)
 
     def __init__(
         self,
@@ -173,7 +174,7 @@ class BinaryNetwork:
         scores = self.forward(bits)
         return int(np.argmax(scores)) if scores.ndim == 1 else np.argmax(scores, axis=1)
 
-    def act_obs(self, obs):
+    def act_obs(self, obs, state=None):
         """Environment action for one raw observation: encoder, network, then the action head
         (argmax when there is none)."""
         if self.encoder is None:

@@ -5,7 +5,8 @@ Version 2 (written now)::
     4 magic b"GBNN" | 2 version (2) | 4 total file length | 1 family tag | record | 4 CRC-32
 
 Family tags (:data:`FAMILY_TAGS`, fixed: they are the file format): 0 ``binary_mlp``,
-1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``, 5 ``conv``. This module knows the
+1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``, 5 ``conv``, 6 ``lstm``, 7 ``gru``,
+8 ``binary_rnn`` (``4 H`` then the binary record), 9 ``conv_lstm``. This module knows the
 frame and the binary record; each other family writes its record itself and registers
 its reader here (:func:`register_reader`), so ``nets/`` never imports ``policies/``.
 The binary record is version 1's body below (from the layer count on). The real-valued
@@ -66,7 +67,8 @@ VERSION = 2
 _HEADER = struct.Struct("<4sHIH")  # version 1
 _FRAME = struct.Struct("<4sHI")  # version 2: magic, version, total length
 #: policy.family -> tag in version-2 files
-FAMILY_TAGS = {"binary_mlp": 0, "linear": 1, "mlp": 2, "toeplitz": 3, "circulant": 4, "conv": 5}
+FAMILY_TAGS = {"binary_mlp": 0, "linear": 1, "mlp": 2, "toeplitz": 3, "circulant": 4, "conv": 5, "lstm": 6, "gru": 7,
+               "binary_rnn": 8, "conv_lstm": 9}
 _BIAS_DTYPES = {0: None, 1: "<i1", 2: "<i2", 4: "<i4"}
 #: Refuse to allocate networks larger than this many weight bits from a file.
 MAX_WEIGHT_BITS = 1 << 31
@@ -83,6 +85,27 @@ def _bias_width(bias: np.ndarray) -> int:
     raise ValueError(f"bias out of range for the file format: {lo}..{hi}")
 
 
+def binary_record(
+    sizes: Sequence[int],
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    encoder: Encoder | None,
+    head: ActionHead | None = None,
+) -> bytes:
+    """The binary record (version 1's body from the layer count on) of a network given as
+    layer sizes, ±1 (or 0/1) weight matrices and biases."""
+    widths = [_bias_width(np.asarray(b)) for b in biases]
+    body = [struct.pack("<H", len(sizes) - 1), struct.pack(f"<{len(sizes)}I", *sizes), bytes(widths)]
+    for w in weights:
+        body.append(np.packbits((np.asarray(w) > 0).reshape(-1), bitorder="little").tobytes())
+    for b, width in zip(biases, widths):
+        if width:
+            body.append(np.asarray(b).astype(_BIAS_DTYPES[width]).tobytes())
+    body.append(bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload())
+    body.append(bytes([0]) if head is None else bytes([1]) + head.payload())
+    return b"".join(body)
+
+
 def encode(
     sizes: Sequence[int],
     weights: Sequence[np.ndarray],
@@ -91,16 +114,7 @@ def encode(
     head: ActionHead | None = None,
 ) -> bytes:
     """Serialize a network given as layer sizes, ±1 (or 0/1) weight matrices and biases."""
-    widths = [_bias_width(np.asarray(b)) for b in biases]
-    body = [struct.pack(f"<{len(sizes)}I", *sizes), bytes(widths)]
-    for w in weights:
-        body.append(np.packbits((np.asarray(w) > 0).reshape(-1), bitorder="little").tobytes())
-    for b, width in zip(biases, widths):
-        if width:
-            body.append(np.asarray(b).astype(_BIAS_DTYPES[width]).tobytes())
-    body.append(bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload())
-    body.append(bytes([0]) if head is None else bytes([1]) + head.payload())
-    return frame(FAMILY_TAGS["binary_mlp"], struct.pack("<H", len(sizes) - 1) + b"".join(body))
+    return frame(FAMILY_TAGS["binary_mlp"], binary_record(sizes, weights, biases, encoder, head))
 
 
 def frame(tag: int, record: bytes) -> bytes:

@@ -2,4 +2,5 @@
 its policy-file record (docs/architecture.md). Importing the package registers every
 family's policy-file reader with :mod:`genome.nets.fileformat`."""
 
-from genome.policies import binary_mlp, chromatic, conv, dense  # noqa: F401
+from genome.nets import binary_recurrent  # noqa: F401
+from genome.policies import binary_latent, binary_mlp, binary_rnn, chromatic, conv, dense, recurrent  # noqa: F401

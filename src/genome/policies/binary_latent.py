@@ -94,6 +94,7 @@ class BinaryLatent:
     name = "binary_latent"
     genome_kind = "reals"
     kernel = "binary"
+    state_size = 0  #: feed-forward: no memory between steps
 
     def __init__(self, base: BinaryMLP, groups: str = "input"):
         self.base = base
@@ -151,8 +152,8 @@ class BinaryLatent:
     def decode_arrays(self, genomes: np.ndarray):
         return self.base.decode_arrays(self.bits(genomes))
 
-    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
-        return self.base.forward_indexed(arrays, members, obs)
+    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
+        return self.base.forward_indexed(arrays, members, obs, state)
 
     def decode(self, genome: np.ndarray) -> BinaryNetwork:
         return self.base.decode(self.bits(np.asarray(genome).reshape(1, -1))[0])

@@ -90,9 +90,16 @@ class BinaryMLP:
         self.hidden = hidden
         self.bias_bits = int(bias_bits)
         self.running_bits = int(running_bits)
-        self.layout = Layout((encoder.n_bits, *hidden, head.n_outputs))
+        self.layout = Layout((self.input_bits(encoder, hidden), *hidden, head.n_outputs))
         sizes = self.layout.sizes
         self.n_params = sum(sizes[i + 1] * (sizes[i] + self.bias_bits) for i in range(len(sizes) - 1))
+
+    state_size = 0  #: feed-forward: no memory between steps
+
+    @staticmethod
+    def input_bits(encoder: Encoder, hidden: tuple[int, ...]) -> int:
+        """Bits into the first layer: the encoder's."""
+        return encoder.n_bits
 
     @property
     def size_bits(self) -> int:
@@ -127,9 +134,9 @@ class BinaryMLP:
         encoder = thermometer_from_stats(stats, self.running_bits)
         if encoder == self.encoder:
             return self
-        return BinaryMLP(encoder, self.hidden, self.head, self.bias_bits, self.running_bits)
+        return type(self)(encoder, self.hidden, self.head, self.bias_bits, self.running_bits)
 
-    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
         """Scores ``(rows, n_outputs)`` of raw observations ``obs``, row ``r`` through member ``members[r]``."""
         from genome.nets.kernels import forward_indexed
 

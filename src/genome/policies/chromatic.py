@@ -67,6 +67,10 @@ class ControlledFamily:
         return self.base.kernel
 
     @property
+    def state_size(self) -> int:
+        return self.base.state_size
+
+    @property
     def head(self):
         return self.base.head
 
@@ -162,8 +166,8 @@ class ControlledFamily:
         """The base network the member genome expands to (it acts, saves and exports as one)."""
         return self.base.decode(self.expand(genome)[0])
 
-    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
-        return self.base.forward_indexed(arrays, members, obs)
+    def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
+        return self.base.forward_indexed(arrays, members, obs, state)
 
     def architecture(self, genome: np.ndarray) -> dict:
         """What ``genome report`` shows: choices per layer, weight parameters, bits."""

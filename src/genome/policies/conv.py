@@ -34,6 +34,7 @@ class ConvNetwork:
 
     family = "conv"
     kernel = None  #: no fused native rollout: image observations come from Gymnasium
+    state_size = 0  #: feed-forward: no memory between steps (``act_obs``'s ``state`` is unused)
     encoder = None
 
     def __init__(self, structure: ConvStructure, genome: np.ndarray, head: ActionHead):
@@ -65,7 +66,7 @@ class ConvNetwork:
         with one_blas_thread():
             return self.structure.forward(self.genome, obs)[0].astype(np.float64)
 
-    def act_obs(self, obs):
+    def act_obs(self, obs, state=None):
         return self.head(self.scores(obs))
 
     def to_bytes(self) -> bytes:
@@ -121,6 +122,7 @@ class ConvFamily:
     kernel = None
     encoder = None
     genome_kind = "reals"
+    state_size = 0  #: feed-forward: no memory between steps
     uses_obs_stats = False
     raw_obs = True  #: observations reach forward_indexed in their own dtype (uint8 frames)
 
@@ -156,7 +158,7 @@ class ConvFamily:
     def with_stats(self, stats: RunningStats) -> "ConvFamily":
         return self
 
-    def forward_indexed(self, arrays: ConvArrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    def forward_indexed(self, arrays: ConvArrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
         """Scores ``(rows, n_outputs)``: row ``r`` of ``obs`` through member ``members[r]``.
 
         Each row goes through its member's weights alone, with BLAS on one thread: BLAS

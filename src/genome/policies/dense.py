@@ -61,6 +61,7 @@ class DenseNetwork(_DenseSizes):
 
     kernel = "dense"
     encoder = None
+    state_size = 0  #: feed-forward: no memory between steps (``act_obs``'s ``state`` is unused)
 
     def __init__(self, family: str, structure: DenseStructure, genome: np.ndarray, normalizer: ObsNormalizer, head: ActionHead):
         self.family = family
@@ -92,7 +93,7 @@ class DenseNetwork(_DenseSizes):
         normalize_into(obs, mean, std, clip, x)
         return dense_forward(self.params, self.structure.sizes_array, x, y)[: self.structure.sizes[-1]].copy()
 
-    def act_obs(self, obs):
+    def act_obs(self, obs, state=None):
         return self.head(self.scores(obs))
 
     def to_bytes(self) -> bytes:
@@ -159,6 +160,7 @@ class DenseFamily(_DenseSizes):
     std_floor: float = 0.1
     kernel = "dense"
     genome_kind = "reals"
+    state_size = 0  #: feed-forward: no memory between steps
 
     @classmethod
     def create(cls, name: str, obs_dim: int, hidden: Sequence[int], head: ActionHead, layer_kind: str, output_bias: bool,
@@ -197,7 +199,7 @@ class DenseFamily(_DenseSizes):
             return self
         return replace(self, normalizer=ObsNormalizer.from_stats(stats, self.std_floor, self.normalizer.clip))
 
-    def forward_indexed(self, arrays: DenseArrays, members: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    def forward_indexed(self, arrays: DenseArrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
         """Scores ``(rows, n_outputs)`` of raw observations ``obs``, row ``r`` through member ``members[r]``."""
         out = np.empty((obs.shape[0], self.head.n_outputs))
         mean, std, clip = self.normalizer.arrays()

@@ -126,6 +126,7 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
         ret = np.zeros(k)
         steps = np.zeros(k, dtype=np.int64)
         active = np.ones(k, dtype=bool)
+        state = np.zeros((k, fam.state_size))  # one episode per environment: each starts at zero
         codes = np.zeros(k, dtype=np.int64)
         known_failures = len(failures)
 
@@ -140,6 +141,8 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
                 for j in range(k):
                     fail(j, f"reset raised {type(exc).__name__}: {exc}")
                 continue
+            if spec.observe:
+                o = np.asarray(o)[:, list(spec.observe)]
             for row, j in enumerate(info["env_id"].tolist()):
                 arr = np.asarray(o[row]).reshape(-1)
                 if not record_observation(obs[j], arr, arr.dtype.kind == "f", int(member[j]), obs_count, obs_sum, obs_sumsq):
@@ -151,7 +154,9 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
                 idx = np.flatnonzero(active)
                 if idx.size == 0:
                     break
-                scores = fam.forward_indexed(arrays, member[idx], obs[idx])
+                rows = state[idx]
+                scores = fam.forward_indexed(arrays, member[idx], obs[idx], rows)
+                state[idx] = rows
                 if kind == ARGMAX:
                     actions = np.argmax(scores, axis=1)
                 else:
@@ -165,6 +170,8 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
                     break
                 ids = np.asarray(info["env_id"], dtype=np.int64)
                 o = np.asarray(o).reshape(ids.size, -1)
+                if spec.observe:
+                    o = np.ascontiguousarray(o[:, list(spec.observe)])
                 _absorb(ids, o, np.asarray(r, dtype=np.float64), np.asarray(terminated), np.asarray(truncated), member, episode, steps, ret,
                         active, frames, returns, obs, o.dtype.kind == "f", obs_count, obs_sum, obs_sumsq, spec.step_limit, codes)
                 for row in np.flatnonzero(codes[: ids.size] >= BAD_REWARD).tolist():

@@ -34,7 +34,7 @@ from numba.extending import overload
 from genome.encoders.kernels import encode_buckets_into, encode_buckets_word
 from genome.envs.native import (
     ACROBOT, CARTPOLE, MAX_OBS, MAX_STATE, MAX_UNIFORMS, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM,
-    env_observe, env_reset, env_step,
+    env_observe, env_reset, env_step, observe_subset,
 )
 from genome.nets.kernels import forward_one, forward_word, forward_word_argmax, max_words, n_words
 from genome.parallel import PRANGE_ONLY
@@ -115,14 +115,16 @@ def _act_general_impl(one_word, weights, thresholds, sizes, w_offsets, t_offsets
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _step(kernel, one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-          head_kind, bins, low, high, scale, narrow, state, obs, x, scratch, scores, action):
+          head_kind, bins, low, high, scale, narrow, observe, state, obs, x, scratch, scores, action):
     """One step of one policy: observe, encode, forward, act; returns ``(reward, terminated)``.
     Every array comes as its own argument, unpacked once outside the step loop: in numba
     each array taken from a tuple or sliced from another costs an atomic reference-count
     update, several times the cost of a step. The common case -- a network of <= 64-bit
     layers with a discrete head -- is inlined with its word in registers; the rest is a
-    call (inlining everything made the compile take minutes)."""
+    call (inlining everything made the compile take minutes). ``observe`` (a tuple of
+    increasing indices; empty: all) keeps only those observation components."""
     env_observe(kernel, state, obs)
+    observe_subset(observe, obs)
     if narrow and head_kind == ARGMAX:
         word = encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot)
         a = forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word)
@@ -146,7 +148,7 @@ def task_key(task, episodes, seed, purpose, generation, member_offset, starts_gr
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout(
-    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head,
+    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe,
     seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
@@ -181,7 +183,7 @@ def _rollout(
         while ta >= 0 or tb >= 0:
             if ta >= 0:
                 reward, terminated = _step(kernel, one_word, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-                                           head_kind, bins, low, high, scale, narrow, sa, oa, xa, scra, sca, aa)
+                                           head_kind, bins, low, high, scale, narrow, observe, sa, oa, xa, scra, sca, aa)
                 ra += reward
                 na += 1
                 if terminated or na >= max_steps:
@@ -196,7 +198,7 @@ def _rollout(
                         ta = -1
             if tb >= 0:
                 reward, terminated = _step(kernel, one_word, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-                                           head_kind, bins, low, high, scale, narrow, sb, ob, xb, scrb, scb, ab)
+                                           head_kind, bins, low, high, scale, narrow, observe, sb, ob, xb, scrb, scb, ab)
                 rb += reward
                 nb += 1
                 if terminated or nb >= max_steps:
@@ -218,53 +220,53 @@ def _rollout(
 # the other environments is compiled in. Separate named functions, not a factory: numba's
 # on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {
@@ -281,10 +283,10 @@ _ROLLOUTS = {
 }
 
 
-def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, *rest) -> None:
+def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, *rest) -> None:
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and
     episode of native environment ``kernel``; arguments as :func:`_rollout` after
     ``one_word``, which is derived here: networks whose layers all fit one 64-bit word with a
     discrete head run a rollout that compiles only that path."""
     one_word = max_words(sizes) == 1 and head[0] == ARGMAX
-    _ROLLOUTS[kernel, one_word](max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, *rest)
+    _ROLLOUTS[kernel, one_word](max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, *rest)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
+from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step, observe_subset
 from genome.nets.dense import dense_forward, normalize_into
 from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
@@ -28,7 +28,7 @@ from genome.problems.fused import task_key
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def rollout_dense(
-    kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale,
+    kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe,
     seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
 ):
     """Fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
@@ -59,6 +59,7 @@ def rollout_dense(
         t = 0
         while True:
             env_observe(kernel, state, obs)
+            observe_subset(observe, obs)
             if gather:
                 for d in range(n_obs):
                     v = np.float64(obs[d])

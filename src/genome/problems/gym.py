@@ -40,6 +40,7 @@ class GymSpec:
     obs_stats: bool = False
     preprocess: str = "none"
     backend: str = "gymnasium"  #: or "envpool" (problems/envpool.py)
+    observe: tuple = ()  #: env.observe: the observation components the policy sees (empty: all)
 
     def open(self, family) -> "GymProblem":
         """The problem again, in a worker (:func:`genome.problems.base.open_problem`)."""
@@ -67,7 +68,8 @@ class GymProblem:
 
     def _env(self, slot: int):
         while len(self._envs) <= slot:
-            self._envs.append(make_env(self.spec.env_id, self.spec.env_kwargs, self.spec.max_episode_steps or None, self.spec.preprocess))
+            self._envs.append(make_env(self.spec.env_id, self.spec.env_kwargs, self.spec.max_episode_steps or None, self.spec.preprocess,
+                                       self.spec.observe))
         return self._envs[slot]
 
     def close(self) -> None:
@@ -95,6 +97,7 @@ class GymProblem:
         n_tasks = n * episodes
         slots = min(spec.slots, n_tasks)
         slot_task = np.full(slots, -1, dtype=np.int64)
+        state = np.zeros((slots, fam.state_size))  # each slot's recurrent state (no columns without memory)
         slot_steps = [0] * slots  # plain lists: scalar access from Python is cheaper than numpy's
         slot_return = [0.0] * slots
         obs = np.zeros((slots, dims), dtype=np.uint8 if raw else np.float64)
@@ -127,6 +130,7 @@ class GymProblem:
                     continue
                 episode_id = request.episode_id(member_offset + m, e)
                 slot_task[slot], slot_steps[slot], slot_return[slot] = task, 0, 0.0
+                state[slot] = 0.0
                 try:
                     options = None if rotation is None else {"noops": stratified_noops(episode_id, rotation)}
                     o, _ = self._env(slot).reset(seed=episode_seed(self.seed, request.purpose, request.generation, episode_id), options=options)
@@ -152,7 +156,9 @@ class GymProblem:
                 if busy.size == 0:
                     break
                 members = slot_task[busy] // episodes
-                scores = fam.forward_indexed(arrays, members, obs[busy])
+                rows = state[busy]
+                scores = fam.forward_indexed(arrays, members, obs[busy], rows)
+                state[busy] = rows
                 if kind == ARGMAX:
                     actions = np.argmax(scores, axis=1).tolist()  # ties to the lowest index
                 else:

@@ -44,7 +44,24 @@ def route_mujoco_warnings() -> None:
     mujoco.set_mju_user_warning(_warn_mujoco)
 
 
-def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none"):
+def observe_indices(env, indices):
+    """``env`` seen through the observation components ``indices`` (``env.observe``): a
+    flat ``Box`` observation space of those components, and each observation sliced."""
+    import gymnasium as gym
+
+    from genome.errors import ConfigError
+
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise ConfigError(f"env.observe needs a flat Box observation space, and {env.spec.id if env.spec else 'the environment'} has {space}")
+    keep = list(indices)
+    if keep[-1] >= space.shape[0]:
+        raise ConfigError(f"env.observe = {keep}: the observation has {space.shape[0]} components (indices 0 to {space.shape[0] - 1})")
+    sub = gym.spaces.Box(space.low[keep], space.high[keep], dtype=space.dtype)
+    return gym.wrappers.TransformObservation(env, lambda o: np.asarray(o)[keep], sub)
+
+
+def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, preprocess: str = "none", observe=()):
     """``gymnasium.make`` with ALE environments registered on demand. ``preprocess="atari"``
     wraps the environment as DQN does (Mnih et al. 2015; Machado et al. 2018): Gymnasium's
     ``AtariPreprocessing`` (the base env at frameskip 1; every agent step repeats the action
@@ -53,7 +70,13 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, pr
     uint8. ``preprocess="noop"``: an ALE environment's own observations (e.g. RAM) after up
     to 30 no-op steps. ALE environments start episodes through
     :class:`genome.problems.ale_starts.AleStarts` (no-ops drawn from the reset's seed; no ROM
-    reload on resets of a deterministic emulator)."""
+    reload on resets of a deterministic emulator). ``observe`` (``env.observe``): only those
+    observation components (:func:`observe_indices`)."""
+    env = _make_env(env_id, kwargs, max_episode_steps, preprocess)
+    return observe_indices(env, observe) if observe else env
+
+
+def _make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, preprocess: str):
     import gymnasium as gym
 
     from genome.config import PREPROCESS

@@ -16,7 +16,7 @@ from numba import njit
 
 from genome.envs.native import (
     ACROBOT, CARTPOLE, MAX_OBS, MAX_STATE, MAX_UNIFORMS, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec,
-    env_observe, env_reset, env_step,
+    env_observe, env_reset, env_step, observe_subset,
 )
 from genome.problems.base import EpisodeRequest, EvalResult
 from genome.rng import make_key, random_uniform
@@ -82,7 +82,7 @@ def _run_binary(env, max_steps, model, arrays, seed, request, member_offset, gat
     rollout_native(
         env.kernel, int(max_steps), weights, thresholds,
         _ints(layout.sizes_array), _ints(layout.w_offsets), _ints(layout.t_offsets),
-        (_ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot), head.arrays(),
+        (_ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot), head.arrays(), env.observe,
         int(seed), request.purpose, request.generation, member_offset, request.starts_group,
         returns, frames,
     )
@@ -103,7 +103,7 @@ def _run_dense(env, max_steps, model, arrays, seed, request, member_offset, gath
     mean, std, clip = model.normalizer.arrays()
     kind, bins, low, high, scale = model.head.arrays()
     rollout_dense(
-        env.kernel, int(max_steps), params, model.structure.sizes_array, mean, std, clip, kind, bins, low, high, scale,
+        env.kernel, int(max_steps), params, model.structure.sizes_array, mean, std, clip, kind, bins, low, high, scale, env.observe,
         int(seed), request.purpose, request.generation, member_offset, request.starts_group,
         returns, frames, obs_sum, obs_sumsq,
     )
@@ -116,8 +116,51 @@ def _run_dense(env, max_steps, model, arrays, seed, request, member_offset, gath
     )
 
 
+def _run_recurrent(env, max_steps, model, arrays, seed, request, member_offset, gather) -> EvalResult:
+    """Fused rollouts of real-valued recurrent networks (``arrays``: genomes, members x n)."""
+    from genome.problems.fused_recurrent import rollout_recurrent
+
+    n, episodes = arrays.shape[0], request.episodes
+    s = model.structure
+    returns = np.zeros((n, episodes), dtype=np.float64)
+    frames = np.zeros((n, episodes), dtype=np.int64)
+    rows = n * episodes if gather else 0
+    obs_sum, obs_sumsq = np.zeros((rows, s.n_in)), np.zeros((rows, s.n_in))
+    mean, std, clip = model.normalizer.arrays()
+    kind, bins, low, high, scale = model.head.arrays()
+    rollout_recurrent(
+        env.kernel, int(max_steps), arrays, s.dims(), s.work_size(), s.state_size, mean, std, clip, kind, bins, low, high, scale,
+        env.observe, int(seed), request.purpose, request.generation, member_offset, request.starts_group, returns, frames, obs_sum, obs_sumsq,
+    )
+    if not gather:
+        return EvalResult(returns, frames)
+    return EvalResult(
+        returns, frames, {}, frames.sum(axis=1).astype(np.float64),
+        obs_sum.reshape(n, episodes, s.n_in).sum(axis=1), obs_sumsq.reshape(n, episodes, s.n_in).sum(axis=1),
+    )
+
+
+def _run_binary_recurrent(env, max_steps, model, arrays, seed, request, member_offset, gather) -> EvalResult:
+    """Fused rollouts of binary recurrent networks (``arrays = (weights, thresholds)``)."""
+    from genome.problems.fused_recurrent import rollout_binary_recurrent
+
+    weights, thresholds = arrays
+    lay, encoder, head = model.layout, model.encoder, model.head
+    n = weights.shape[0]
+    returns = np.zeros((n, request.episodes), dtype=np.float64)
+    frames = np.zeros((n, request.episodes), dtype=np.int64)
+    bit_offsets, chunk_starts, edge_counts, edges, onehot = encoder.kernel_tables()
+    kind, bins, low, high, scale = head.arrays()
+    rollout_binary_recurrent(
+        env.kernel, int(max_steps), weights, thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, encoder.n_bits,
+        _ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot, kind, bins, low, high, scale, env.observe,
+        int(seed), request.purpose, request.generation, member_offset, request.starts_group, returns, frames,
+    )
+    return EvalResult(returns, frames)
+
+
 #: Family ``kernel`` -> fused rollout of a decoded population in a native environment.
-NATIVE_KERNELS = {"binary": _run_binary, "dense": _run_dense}
+NATIVE_KERNELS = {"binary": _run_binary, "dense": _run_dense, "recurrent": _run_recurrent, "binary_recurrent": _run_binary_recurrent}
 
 
 def run_native(env, max_steps, model, arrays, seed, request, member_offset=0, gather=False) -> EvalResult:
@@ -126,15 +169,16 @@ def run_native(env, max_steps, model, arrays, seed, request, member_offset=0, ga
     return NATIVE_KERNELS[model.kernel](env, max_steps, model, arrays, seed, request, member_offset, gather)
 
 
-def random_observations(kernel: int, n_actions: int, action_low: float, action_high: float, max_steps: int,
-                        seed: int, purpose: int, n_obs: int, out: np.ndarray) -> None:
-    """Fill ``out`` (n_obs, obs_size) with observations of uniformly random-action episodes
-    of native environment ``kernel``."""
-    _RANDOM_OBSERVATIONS[kernel](n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+def random_observations(env: NativeEnvSpec, seed: int, purpose: int, n_obs: int, out: np.ndarray) -> None:
+    """Fill ``out`` (n_obs, obs_size) with the (observed components of the) observations of
+    uniformly random-action episodes of native environment ``env``."""
+    low = float(env.action_low[0]) if not env.discrete else 0.0
+    high = float(env.action_high[0]) if not env.discrete else 0.0
+    _RANDOM_OBSERVATIONS[env.kernel](env.n_actions, low, high, env.max_episode_steps, env.observe, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations(kernel, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
+def _random_observations(kernel, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
     state = np.zeros(MAX_STATE + 1)
     obs = np.zeros(MAX_OBS, dtype=np.float32)
     u = np.empty(MAX_UNIFORMS)
@@ -147,6 +191,7 @@ def _random_observations(kernel, n_actions, action_low, action_high, max_steps, 
         env_reset(kernel, state, u)
         for t in range(max_steps):
             env_observe(kernel, state, obs)
+            observe_subset(observe, obs)
             for d in range(out.shape[1]):
                 out[i, d] = obs[d]
             i += 1
@@ -165,28 +210,28 @@ def _random_observations(kernel, n_actions, action_low, action_high, max_steps, 
 # numba then compiles only that environment into it (a call from Python would pass the code
 # as a plain integer and compile all five).
 @njit(cache=True, nogil=True)
-def _random_observations_cartpole(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    _random_observations(CARTPOLE, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+def _random_observations_cartpole(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
+    _random_observations(CARTPOLE, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_acrobot(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    _random_observations(ACROBOT, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+def _random_observations_acrobot(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
+    _random_observations(ACROBOT, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_mountain_car(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    _random_observations(MOUNTAIN_CAR, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+def _random_observations_mountain_car(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
+    _random_observations(MOUNTAIN_CAR, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_mountain_car_continuous(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    _random_observations(MOUNTAIN_CAR_CONTINUOUS, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+def _random_observations_mountain_car_continuous(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
+    _random_observations(MOUNTAIN_CAR_CONTINUOUS, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_pendulum(n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out):
-    _random_observations(PENDULUM, n_actions, action_low, action_high, max_steps, seed, purpose, n_obs, out)
+def _random_observations_pendulum(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
+    _random_observations(PENDULUM, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
 
 
 _RANDOM_OBSERVATIONS = {

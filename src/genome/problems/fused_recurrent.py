@@ -1,0 +1,131 @@
+"""Fused rollouts of policies with memory in native environments: the ``lstm`` / ``gru``
+families (normalizer -> recurrent network -> action head) and the ``binary_rnn`` family
+(encoder -> binary layers whose first hidden layer's previous bits are fed back -> head).
+
+One compiled function per kind serves every native environment (the environment is a
+run-time argument, as in :mod:`genome.problems.fused_dense`). Each (member, episode) task
+owns its state, zeroed at the episode's start, so members never share state and the
+results do not depend on the thread count. Start states use the same counter-based keys as
+the feed-forward rollouts; real-valued rollouts sum the observations per task, as
+:mod:`genome.problems.fused_dense` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from genome.encoders.kernels import encode_buckets_into
+from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step, observe_subset
+from genome.nets.binary_recurrent import binary_recurrent_step
+from genome.nets.kernels import max_words, n_words
+from genome.nets.recurrent import recurrent_step
+from genome.parallel import PRANGE_ONLY
+from genome.policies.heads import ARGMAX, argmax_index, continuous_action
+from genome.rng import random_uniform
+from genome.problems.fused import task_key
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+def rollout_recurrent(
+    kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
+    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
+):
+    """Fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
+    arrays: not gathered) for real-valued recurrent networks ``params`` (members, n)."""
+    n_members, episodes = returns.shape
+    n_tasks = n_members * episodes
+    n_in, n_out = dims[1], dims[4]
+    gather = obs_sum.shape[0] > 0
+    for task in prange(n_tasks):
+        m = task // episodes
+        e = task % episodes
+        env = np.zeros(MAX_STATE + 1)
+        obs = np.zeros(MAX_OBS, dtype=np.float32)
+        u = np.empty(MAX_UNIFORMS)
+        x = np.empty(n_in)
+        h = np.zeros(state_size)
+        work = np.empty(work_size)
+        scores = np.empty(n_out)
+        action = np.empty(max(1, low.shape[0]), dtype=np.float32)
+        key = task_key(task, episodes, seed, purpose, generation, member_offset, starts_group)
+        for i in range(MAX_UNIFORMS):
+            u[i] = random_uniform(key, i)
+        env_reset(kernel, env, u)
+        w = params[m]
+        total = 0.0
+        t = 0
+        while True:
+            env_observe(kernel, env, obs)
+            observe_subset(observe, obs)
+            for d in range(n_in):
+                v = np.float64(obs[d])
+                if gather:
+                    obs_sum[task, d] += v
+                    obs_sumsq[task, d] += v * v
+                x[d] = min(max((v - mean[d]) / std[d], -clip), clip)
+            recurrent_step(w, dims, x, h, work, scores)
+            if head_kind == ARGMAX:
+                a = argmax_index(scores, 0, n_out)
+                value = np.float32(0.0)
+            else:
+                continuous_action(scores, head_kind, bins, low, high, scale, action)
+                a = 0
+                value = action[0]
+            reward, terminated = env_step(kernel, env, a, value)
+            total += reward
+            t += 1
+            if terminated or t >= max_steps:
+                break
+        returns[m, e] = total
+        frames[m, e] = t
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+def rollout_binary_recurrent(
+    kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+    head_kind, bins, low, high, scale, observe, seed, purpose, generation, member_offset, starts_group, returns, frames,
+):
+    """Fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
+    ``weights`` / ``thresholds`` per member; :mod:`genome.nets.binary_recurrent`)."""
+    n_members, episodes = returns.shape
+    n_tasks = n_members * episodes
+    n_out = sizes[sizes.shape[0] - 1]
+    hidden = sizes[1]
+    for task in prange(n_tasks):
+        m = task // episodes
+        e = task % episodes
+        env = np.zeros(MAX_STATE + 1)
+        obs = np.zeros(MAX_OBS, dtype=np.float32)
+        u = np.empty(MAX_UNIFORMS)
+        x = np.empty(max(1, n_words(sizes[0])), dtype=np.uint64)
+        enc = np.empty(max(1, n_words(n_obs_bits)), dtype=np.uint64)
+        h = np.zeros(max(1, n_words(hidden)), dtype=np.uint64)
+        scratch = np.empty(2 * max_words(sizes), dtype=np.uint64)
+        scores = np.empty(n_out, dtype=np.int32)
+        action = np.empty(max(1, low.shape[0]), dtype=np.float32)
+        key = task_key(task, episodes, seed, purpose, generation, member_offset, starts_group)
+        for i in range(MAX_UNIFORMS):
+            u[i] = random_uniform(key, i)
+        env_reset(kernel, env, u)
+        total = 0.0
+        t = 0
+        while True:
+            env_observe(kernel, env, obs)
+            observe_subset(observe, obs)
+            encode_buckets_into(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot, enc)
+            binary_recurrent_step(weights[m], thresholds[m], sizes, w_offsets, t_offsets, n_obs_bits, enc, h, x, scratch, scores)
+            if head_kind == ARGMAX:
+                a = argmax_index(scores, 0, n_out)
+                value = np.float32(0.0)
+            else:
+                continuous_action(scores, head_kind, bins, low, high, scale, action)
+                a = 0
+                value = action[0]
+            reward, terminated = env_step(kernel, env, a, value)
+            total += reward
+            t += 1
+            if terminated or t >= max_steps:
+                break
+        returns[m, e] = total
+        frames[m, e] = t
