@@ -29,12 +29,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-import sys  # noqa: E402
-
 from common import RESULTS, save  # noqa: E402  (benchmarks/common.py)
-
-# benchmarks/mujoco.py would shadow the mujoco package that Gymnasium imports in this process
-sys.path = [p for p in sys.path if p not in ("", __import__("os").path.dirname(__import__("os").path.abspath(__file__)))]
 
 PRESET = {"HalfCheetah-v5": "halfcheetah-ars", "Hopper-v5": "hopper-ars", "Swimmer-v5": "swimmer-ars", "Walker2d-v5": "walker2d-ars",
           "LunarLander-v3": "lunarlander-es"}

@@ -2,8 +2,8 @@
 thresholds with the `*-ars` presets (linear policies, ARS V2-t as a configuration of genome's
 OpenAI-ES), Gymnasium v5 environments.
 
-Run:  python benchmarks/mujoco.py [PRESET ...] [--seeds 0 1 2] [--max-frames N] [--backend envpool] [--keep DIR] [--set KEY=VALUE]
-      python benchmarks/mujoco.py structured [--seeds 0 1 2] [--keep DIR] [--backend envpool]
+Run:  python benchmarks/mujoco_ars.py [PRESET ...] [--seeds 0 1 2] [--max-frames N] [--backend envpool] [--keep DIR] [--set KEY=VALUE]
+      python benchmarks/mujoco_ars.py structured [--seeds 0 1 2] [--keep DIR] [--backend envpool]
 
 For each (preset, seed): `genome train PRESET --seed S` (stops when the center's 100-episode
 test reaches the threshold, or at the preset's frame budget), then the independent check
