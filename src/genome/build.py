@@ -211,7 +211,7 @@ def binary_mlp(cfg: Config, env: EnvView) -> Built:
         encoder = encoder_for_space(env.observation_space, pc, stats)
     head = build_head(cfg, env.action_space, real=False, n_in=encoder.n_bits)
     cls = BinaryRNN if pc.family == "binary_rnn" else BinaryMLP
-    family = cls(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0)
+    family = cls(encoder, pc.hidden, head, pc.bias_bits, pc.bits_per_dim if running else 0, pc.edge_spread)
     return Built(family, stats if running else None, running)
 
 

@@ -74,6 +74,8 @@ class PolicyConfig:
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
     edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")
+    edge_spread: float = _help("running thermometer edges mean + std * z_k: 0 = z_k the standard normal's quantiles; a > 0 = z_k evenly "
+                               "spaced on [-a, a] (the bits' sum then follows the normalized observation linearly over that range)", default=0.0)
     image_size: list = _help("image observations are block-averaged to [height, width] bits", default_factory=lambda: [21, 16])
     encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
     bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
@@ -320,6 +322,8 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.action_head must be 'auto', 'bins', 'tanh', 'clip' or 'affine', got {cfg.policy.action_head!r}")
     if cfg.policy.latent not in ("input", "bit"):
         raise ConfigError(f"policy.latent must be 'input' or 'bit', got {cfg.policy.latent!r}")
+    if cfg.policy.edge_spread < 0:
+        raise ConfigError(f"policy.edge_spread must be >= 0, got {cfg.policy.edge_spread}")
     if cfg.policy.action_scale < 0:
         raise ConfigError(f"policy.action_scale must be >= 0 (0: the default scale), got {cfg.policy.action_scale}")
     if cfg.policy.obs_std_floor <= 0 or cfg.policy.obs_clip <= 0:

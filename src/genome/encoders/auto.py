@@ -74,10 +74,13 @@ class RunningStats:
         return cls(float(a["stats_count"]), np.asarray(a["stats_total"], np.float64), np.asarray(a["stats_total_sq"], np.float64))
 
 
-def thermometer_from_stats(stats: RunningStats, bits_per_dim: int) -> ThermometerEncoder:
-    """Edges ``mean + std * z_k``: every bit splits the observed distribution evenly if it is
-    roughly normal (and a constant dimension gets all its edges at its value)."""
-    z = normal_quantiles(bits_per_dim)
+def thermometer_from_stats(stats: RunningStats, bits_per_dim: int, spread: float = 0.0) -> ThermometerEncoder:
+    """Edges ``mean + std * z_k``: with ``spread = 0`` the standard normal's quantiles
+    ``(k+1)/(n+1)`` -- every bit splits the observed distribution evenly if it is roughly
+    normal -- else ``z_k`` evenly spaced on ``[-spread, spread]`` (``policy.edge_spread``:
+    the bits' sum then grows linearly with the normalized observation over that range, as a
+    linear policy's input would). A constant dimension gets all its edges at its value."""
+    z = normal_quantiles(bits_per_dim) if spread <= 0 else np.linspace(-spread, spread, bits_per_dim)
     return ThermometerEncoder([stats.mean[d] + stats.std[d] * z for d in range(stats.mean.shape[0])])
 
 
@@ -120,4 +123,4 @@ def encoder_for_space(space, policy, stats: RunningStats | None = None) -> Encod
         raise ConfigError(f"policy.encoder {name!r} is not available for {space}; use 'thermometer' (or 'auto')")
     if stats is None or stats.count == 0:
         raise ConfigError("a float observation space needs observation statistics to place its edges")
-    return thermometer_from_stats(stats, policy.bits_per_dim)
+    return thermometer_from_stats(stats, policy.bits_per_dim, policy.edge_spread)

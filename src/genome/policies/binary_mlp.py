@@ -79,7 +79,8 @@ class BinaryMLP:
     kernel = "binary"
     genome_kind = "bits"
 
-    def __init__(self, encoder: Encoder, hidden: Sequence[int], head: ActionHead, bias_bits: int = 8, running_bits: int = 0):
+    def __init__(self, encoder: Encoder, hidden: Sequence[int], head: ActionHead, bias_bits: int = 8, running_bits: int = 0,
+                 running_spread: float = 0.0):
         hidden = tuple(int(h) for h in hidden)
         if any(h < 1 for h in hidden):
             raise ConfigError(f"policy.hidden sizes must be >= 1, got {list(hidden)}")
@@ -90,6 +91,7 @@ class BinaryMLP:
         self.hidden = hidden
         self.bias_bits = int(bias_bits)
         self.running_bits = int(running_bits)
+        self.running_spread = float(running_spread)
         self.layout = Layout((self.input_bits(encoder, hidden), *hidden, head.n_outputs))
         sizes = self.layout.sizes
         self.n_params = sum(sizes[i + 1] * (sizes[i] + self.bias_bits) for i in range(len(sizes) - 1))
@@ -131,10 +133,10 @@ class BinaryMLP:
             return self
         from genome.encoders.auto import thermometer_from_stats
 
-        encoder = thermometer_from_stats(stats, self.running_bits)
+        encoder = thermometer_from_stats(stats, self.running_bits, self.running_spread)
         if encoder == self.encoder:
             return self
-        return type(self)(encoder, self.hidden, self.head, self.bias_bits, self.running_bits)
+        return type(self)(encoder, self.hidden, self.head, self.bias_bits, self.running_bits, self.running_spread)
 
     def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
         """Scores ``(rows, n_outputs)`` of raw observations ``obs``, row ``r`` through member ``members[r]``."""

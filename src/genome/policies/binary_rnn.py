@@ -24,10 +24,10 @@ class BinaryRNN(BinaryMLP):
     name = "binary_rnn"
     kernel = "binary_recurrent"
 
-    def __init__(self, encoder: Encoder, hidden, head, bias_bits: int = 8, running_bits: int = 0):
+    def __init__(self, encoder: Encoder, hidden, head, bias_bits: int = 8, running_bits: int = 0, running_spread: float = 0.0):
         if not hidden:
             raise ConfigError("policy.family = binary_rnn needs a recurrent layer: policy.hidden = [H, ...] (H: its units)")
-        super().__init__(encoder, hidden, head, bias_bits, running_bits)
+        super().__init__(encoder, hidden, head, bias_bits, running_bits, running_spread)
 
     @staticmethod
     def input_bits(encoder: Encoder, hidden: tuple[int, ...]) -> int:

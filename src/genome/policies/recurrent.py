@@ -8,10 +8,13 @@ LSTM) is zero at every episode's start and carried step to step inside the kerne
 fused native rollout keeps one per (member, episode), the Gymnasium path one per
 environment slot -- so members never share state.
 
-Initial genome: every weight ``N(0, 1/fan_in)`` (the counter-based generator, purpose
-INIT), biases 0, output layer 0: a random recurrent network already carries its inputs
-forward, while the policy starts at the action of score 0 (as ARS's zero-initialized
-linear policy).
+Initial genome (the counter-based generator, purpose INIT): input-layer and input-to-cell
+weights ``N(0, 1/fan_in)``, *no* recurrent weights (``W_hh = 0``), the LSTM's forget gate and
+the GRU's update gate nearly closed (their input bias -3: ``sigma(-3) = 0.05``), other
+biases and the output layer 0. The network starts as a reactive (feed-forward) controller
+and evolution opens the memory where it pays: started with random recurrent weights and
+open gates, ES stalled on Pendulum at about -750 even with the full observation, while
+this start reached -175 there and -260 with the angle only (README, memory experiments).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from genome.nets import fileformat
 from genome.nets.recurrent import RecurrentStructure, recurrent_forward_indexed, recurrent_step
 from genome.policies.heads import ActionHead
 from genome.policies.normalize import ObsNormalizer
+
+
+#: the initial input bias of the LSTM's forget gate and the GRU's update gate (sigma(-3) = 0.05)
+CLOSED_GATE = -3.0
 
 
 class RecurrentNetwork:
@@ -170,8 +177,8 @@ class RecurrentFamily:
         return self.obs_norm
 
     def initial_genome(self, seed: int) -> np.ndarray:
-        """Input layer and cell weights ``N(0, 1/fan_in)`` from ``(seed, INIT)``; biases and the
-        output layer 0."""
+        """A reactive start (module docstring): input weights ``N(0, 1/fan_in)`` from
+        ``(seed, INIT)``, ``W_hh = 0``, forget (LSTM) / update (GRU) gate bias -3, the rest 0."""
         s = self.structure
         g = np.zeros(s.n_params)
         key = np.uint64(rng.make_key(np.uint64(seed), rng.INIT, 0, 0))
@@ -181,10 +188,10 @@ class RecurrentFamily:
             g[q : q + n] = rng.normals(key, n) / np.sqrt(s.n_in)
             q += n + s.input_width
         rows = s.gates * s.hidden
-        n_ih, n_hh = rows * s.cell_inputs, rows * s.hidden
-        both = rng.normals(np.uint64(rng.make_key(np.uint64(seed), rng.INIT, 1, 0)), n_ih + n_hh)
-        g[q : q + n_ih] = both[:n_ih] / np.sqrt(s.cell_inputs)
-        g[q + n_ih : q + n_ih + n_hh] = both[n_ih:] / np.sqrt(s.hidden)
+        n_ih = rows * s.cell_inputs
+        g[q : q + n_ih] = rng.normals(np.uint64(rng.make_key(np.uint64(seed), rng.INIT, 1, 0)), n_ih) / np.sqrt(s.cell_inputs)
+        b_ih = q + n_ih + rows * s.hidden
+        g[b_ih + s.hidden : b_ih + 2 * s.hidden] = CLOSED_GATE  # LSTM: forget gate f; GRU: update gate z
         return g
 
     def decode(self, genome: np.ndarray) -> RecurrentNetwork:
