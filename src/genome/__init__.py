@@ -13,6 +13,7 @@ kernel_cache.check()  # before any kernel loads: drop cached kernels compiled fr
 from genome import envs  # noqa: E402, F401  (registers genome/<id> with Gymnasium)
 from genome.api import load_policy, train  # noqa: E402
 from genome.config import Config  # noqa: E402
+from genome.envs.custom import NativeEnv  # noqa: E402
 from genome.encoders import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder  # noqa: E402
 from genome.errors import ConfigError, GenomeError, ModelFormatError, ShapeError  # noqa: E402
 from genome.nets import BinaryNetwork, BinaryPopulation, Layout  # noqa: E402
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Config",
+    "NativeEnv",
     "Policy",
     "load_policy",
     "train",

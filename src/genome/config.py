@@ -462,6 +462,12 @@ def load(preset_or_path: str) -> tuple[Config, str]:
         return from_dict(data), p.stem
     if preset_or_path in preset_names():
         return load_preset(preset_or_path), preset_or_path
+    if ":" in preset_or_path and not preset_or_path.startswith("ALE/"):
+        from genome.envs.native import native_spec
+
+        spec = native_spec(preset_or_path)  # a user environment: file.py:Name or package.module:Name
+        if spec is not None:
+            return Config(env=EnvConfig(id=preset_or_path)), spec.env_id.lower()
     return load_gym_id(preset_or_path)
 
 
@@ -478,6 +484,15 @@ def load_gym_id(env_id: str) -> tuple[Config, str]:
             gym.register_envs(ale_py)
         except ImportError:
             raise ConfigError(f"{env_id} needs the Arcade Learning Environment: pip install 'genome[atari]'") from None
+    if ":" in env_id:  # Gymnasium's module:EnvId: importing the module registers the id
+        module, _, name = env_id.partition(":")
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ConfigError(f"{env_id}: cannot import {module} ({exc})") from None
+        if name not in gym.registry:
+            raise ConfigError(f"{env_id}: importing {module} registers no Gymnasium id {name!r} and it names no genome.envs.NativeEnv")
+        return Config(env=EnvConfig(id=env_id)), name.replace("/", "-").lower()
     if env_id not in gym.registry:
         raise ConfigError(f"unknown preset or environment {env_id!r}; `genome presets` lists presets, any Gymnasium id works too")
     return Config(env=EnvConfig(id=env_id)), env_id.replace("/", "-").lower()

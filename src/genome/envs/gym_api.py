@@ -13,10 +13,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from genome.envs.native import MAX_STATE, NATIVE_ENVS, NativeEnvSpec, env_observe, env_reset, env_step
+from genome.envs.native import NATIVE_ENVS, NativeEnvSpec, env_observe, env_reset, env_step
 
 
-class NativeEnv(gym.Env):
+class NativeGymEnv(gym.Env):
     """A native genome environment behind the standard Gymnasium API."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
@@ -30,7 +30,7 @@ class NativeEnv(gym.Env):
         else:
             self.action_space = spaces.Box(s.action_low, s.action_high, dtype=np.float32)
         self.render_mode = render_mode
-        self._state = np.zeros(MAX_STATE + 1, dtype=np.float64)
+        self._state = np.zeros(s.buffers[0], dtype=np.float64)
         self._obs = np.zeros(s.obs_size, dtype=np.float32)
         self._needs_reset = True
         self._renderer: gym.Env | None = None
@@ -60,9 +60,15 @@ class NativeEnv(gym.Env):
         return self._obs.copy(), float(reward), bool(terminated), False, {}
 
     def render(self):
-        """An RGB frame drawn by Gymnasium's own renderer for the original environment."""
+        """An RGB frame drawn by Gymnasium's own renderer for the original environment (a
+        user environment: its own ``render(state)``)."""
         if self.render_mode != "rgb_array":
             return None
+        if self.spec_table.source:
+            from genome.envs.custom import renderer
+
+            draw = renderer(self.spec_table.source)
+            return None if draw is None else np.asarray(draw(self._state))
         if self._renderer is None:
             self._renderer = gym.make(self.spec_table.env_id, render_mode="rgb_array").unwrapped
         self._renderer.state = _gym_state(self.spec_table, self._state)
@@ -82,9 +88,15 @@ def _gym_state(spec: NativeEnvSpec, state: np.ndarray):
     return state[:4].copy()
 
 
-def _make_class(spec: NativeEnvSpec) -> type[NativeEnv]:
+def env_class(spec: NativeEnvSpec) -> type[NativeGymEnv]:
+    """A Gymnasium ``Env`` class for ``spec`` (user environments register theirs as
+    ``genome/<id>`` when they are loaded, :mod:`genome.envs.custom`)."""
+    return _make_class(spec)
+
+
+def _make_class(spec: NativeEnvSpec) -> type[NativeGymEnv]:
     name = spec.env_id.split("-")[0] + "Env"
-    return type(name, (NativeEnv,), {"spec_table": spec, "__doc__": f"Native ``{spec.env_id}`` (numba kernels)."})
+    return type(name, (NativeGymEnv,), {"spec_table": spec, "__doc__": f"Native ``{spec.env_id}`` (numba kernels)."})
 
 
 CartPoleEnv = _make_class(NATIVE_ENVS["CartPole-v1"])

@@ -8,6 +8,7 @@ Gymnasium ``Env`` in :mod:`genome.envs.gym_api` and the fused rollout in
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -42,6 +43,11 @@ class NativeEnvSpec:
     #: ``env.observe``: the observation components a policy sees, increasing (empty: all);
     #: ``obs_low``/``obs_high`` are those components' bounds
     observe: tuple[int, ...] = ()
+    #: the kernels' buffers: ``(state length, observation length, uniforms per reset)``
+    buffers: tuple[int, int, int] = (MAX_STATE + 1, MAX_OBS, MAX_UNIFORMS)
+    #: a user environment's reference (``file.py:Name`` or ``package.module:Name``, envs/custom.py);
+    #: empty for the built-in ones. Each process binds it to its own ``kernel`` code.
+    source: str = ""
 
     @property
     def obs_size(self) -> int:
@@ -92,8 +98,44 @@ NATIVE_ENVS: dict[str, NativeEnvSpec] = {
 
 
 def native_spec(env_id: str) -> NativeEnvSpec | None:
-    """The spec for ``CartPole-v1`` or ``genome/CartPole-v1``; None when not native."""
-    return NATIVE_ENVS.get(env_id.removeprefix("genome/"))
+    """The spec for ``CartPole-v1`` or ``genome/CartPole-v1``, or a user environment
+    ``file.py:Name`` / ``package.module:Name`` (loaded and checked, :mod:`genome.envs.custom`);
+    None when not native."""
+    spec = NATIVE_ENVS.get(env_id.removeprefix("genome/"))
+    if spec is None and ":" in env_id:
+        from genome.envs.custom import resolve
+
+        spec = resolve(env_id)
+    return spec
+
+
+def bound(spec: NativeEnvSpec) -> NativeEnvSpec:
+    """``spec`` with this process's kernel code (a user environment's spec may come from
+    another process, where its code can differ: it is bound again by its source)."""
+    if not spec.source or _SOURCES.get(spec.kernel) == spec.source:
+        return spec
+    from genome.envs.custom import resolve
+
+    return resolve(spec.source).observing(spec.observe)
+
+
+#: user environments' kernel codes are at least this; code -> its source, in this process
+USER_KERNELS = 100
+_SOURCES: dict[int, str] = {}
+
+
+def register_kernels(source: str, digest: bytes, reset, step, observe) -> int:
+    """Bind a user environment's numba kernels to its kernel code: a hash of its source
+    (``digest``), the same in every process. Compiled rollouts are specialized -- and cached
+    on disk -- by the code, so a changed environment file gets a new code, never a stale kernel."""
+    for code, known in _SOURCES.items():
+        if known == source:
+            return code
+    code = USER_KERNELS + int.from_bytes(hashlib.sha1(digest).digest()[:4], "little")
+    KERNELS[code] = (reset, step, observe)
+    _BOUND[code] = _bind(reset, step, observe)
+    _SOURCES[code] = source
+    return code
 
 
 #: kernel code -> the environment's ``(reset, step, observe)`` kernels

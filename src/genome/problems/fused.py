@@ -33,7 +33,7 @@ from numba.extending import overload
 
 from genome.encoders.kernels import encode_buckets_into, encode_buckets_word
 from genome.envs.native import (
-    ACROBOT, CARTPOLE, MAX_OBS, MAX_STATE, MAX_UNIFORMS, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM,
+    ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM,
     env_observe, env_reset, env_step, observe_subset,
 )
 from genome.nets.kernels import forward_one, forward_word, forward_word_argmax, max_words, n_words
@@ -47,16 +47,16 @@ TASKS_PER_CHUNK = 32
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _work(sizes, lanes):
+def _work(sizes, lanes, dims):
     """Buffers of every lane: state, observation, uniforms, input words, scratch, scores,
     action -- one 2-D array per kind, a row per lane, rows at least 128 bytes long. Separate
     allocations can land a multiple of 4 KiB apart, and then the core's store-to-load
     forwarding takes one lane's loads for the other's stores ("4K aliasing") and
     serializes the lanes."""
     return (
-        np.zeros((lanes, 16), dtype=np.float64),
-        np.zeros((lanes, 32), dtype=np.float32),
-        np.empty((lanes, 16), dtype=np.float64),
+        np.zeros((lanes, max(16, dims[0])), dtype=np.float64),
+        np.zeros((lanes, max(32, dims[1])), dtype=np.float32),
+        np.empty((lanes, max(16, dims[2])), dtype=np.float64),
         np.empty((lanes, max(16, n_words(sizes[0]))), dtype=np.uint64),
         np.empty((lanes, max(16, 2 * max_words(sizes))), dtype=np.uint64),
         np.empty((lanes, max(32, sizes[len(sizes) - 1])), dtype=np.int32),
@@ -67,7 +67,7 @@ def _work(sizes, lanes):
 @njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")
 def _reset(kernel, key, work):
     state, obs, u, x, scratch, scores, action = work
-    for i in range(MAX_UNIFORMS):
+    for i in range(u.shape[0]):
         u[i] = random_uniform(key, i)
     env_reset(kernel, state, u)
 
@@ -148,7 +148,7 @@ def task_key(task, episodes, seed, purpose, generation, member_offset, starts_gr
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout(
-    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe,
+    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims,
     seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
@@ -159,10 +159,10 @@ def _rollout(
     head_kind, bins, low, high, scale = head
     for chunk in prange((n_tasks + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
         stop = min(n_tasks, (chunk + 1) * TASKS_PER_CHUNK)
-        state, obs, u, x, scratch, scores, action = _work(sizes, 2)
+        state, obs, u, x, scratch, scores, action = _work(sizes, 2, dims)
         n_x, n_scr, n_out = n_words(sizes[0]), 2 * max_words(sizes), sizes[len(sizes) - 1]
-        sa, oa, ua, xa, scra, sca, aa = state[0, :MAX_STATE + 1], obs[0, :MAX_OBS], u[0, :MAX_UNIFORMS], x[0, :n_x], scratch[0, :n_scr], scores[0, :n_out], action[0, :1]
-        sb, ob, ub, xb, scrb, scb, ab = state[1, :MAX_STATE + 1], obs[1, :MAX_OBS], u[1, :MAX_UNIFORMS], x[1, :n_x], scratch[1, :n_scr], scores[1, :n_out], action[1, :1]
+        sa, oa, ua, xa, scra, sca, aa = state[0, :dims[0]], obs[0, :dims[1]], u[0, :dims[2]], x[0, :n_x], scratch[0, :n_scr], scores[0, :n_out], action[0, :1]
+        sb, ob, ub, xb, scrb, scb, ab = state[1, :dims[0]], obs[1, :dims[1]], u[1, :dims[2]], x[1, :n_x], scratch[1, :n_scr], scores[1, :n_out], action[1, :1]
         work_a = (sa, oa, ua, xa, scra, sca, aa)
         work_b = (sb, ob, ub, xb, scrb, scb, ab)
         # lane a / lane b: task index (-1 = idle), return and steps so far. The two lanes are
@@ -220,53 +220,53 @@ def _rollout(
 # the other environments is compiled in. Separate named functions, not a factory: numba's
 # on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {
@@ -283,10 +283,23 @@ _ROLLOUTS = {
 }
 
 
-def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, *rest) -> None:
+def _user_rollout(kernel: int, one_word: bool):
+    """The rollout of a user environment (kernel code ``kernel``, :mod:`genome.envs.custom`):
+    the same body, the code a compile-time constant through the closure. Not cached on disk:
+    numba's cache would not see the user's file change."""
+    @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+    def rollout(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+        _rollout(kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+    return rollout
+
+
+def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest) -> None:
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and
     episode of native environment ``kernel``; arguments as :func:`_rollout` after
     ``one_word``, which is derived here: networks whose layers all fit one 64-bit word with a
     discrete head run a rollout that compiles only that path."""
     one_word = max_words(sizes) == 1 and head[0] == ARGMAX
-    _ROLLOUTS[kernel, one_word](max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, *rest)
+    entry = _ROLLOUTS.get((kernel, one_word))
+    if entry is None:
+        entry = _ROLLOUTS[kernel, one_word] = _user_rollout(kernel, one_word)
+    entry(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step, observe_subset
+from genome.envs.native import USER_KERNELS, env_observe, env_reset, env_step, observe_subset
 from genome.nets.dense import dense_forward, normalize_into
 from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
@@ -26,14 +26,14 @@ from genome.rng import random_uniform
 from genome.problems.fused import task_key
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def rollout_dense(
-    kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe,
+@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
+def _rollout_dense(
+    kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
     seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
 ):
     """Fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
     observation sums ``obs_sum`` / ``obs_sumsq`` (``(tasks, obs_dims)``; pass ``(0, 0)``
-    arrays to skip gathering)."""
+    arrays to skip gathering); ``dims``: the environment's buffer sizes."""
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     width = 0
@@ -44,14 +44,14 @@ def rollout_dense(
     for task in prange(n_tasks):
         m = task // episodes
         e = task % episodes
-        state = np.zeros(MAX_STATE + 1)
-        obs = np.zeros(MAX_OBS, dtype=np.float32)
-        u = np.empty(MAX_UNIFORMS)
+        state = np.zeros(dims[0])
+        obs = np.zeros(max(dims[1], n_obs), dtype=np.float32)
+        u = np.empty(dims[2])
         x = np.empty(width)
         y = np.empty(width)
         action = np.empty(max(1, low.shape[0]), dtype=np.float32)
         key = task_key(task, episodes, seed, purpose, generation, member_offset, starts_group)
-        for i in range(MAX_UNIFORMS):
+        for i in range(dims[2]):
             u[i] = random_uniform(key, i)
         env_reset(kernel, state, u)
         w = params[m]
@@ -81,3 +81,36 @@ def rollout_dense(
                 break
         returns[m, e] = total
         frames[m, e] = t
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+def _rollout_dense_builtin(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
+                           seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
+    """:func:`_rollout_dense` for every built-in environment (``kernel`` a run-time code)."""
+    _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
+                   seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+
+
+def _user_rollout(kernel: int):
+    """:func:`_rollout_dense` for a user environment (its code a compile-time constant; not cached)."""
+    @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+    def rollout(max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
+                seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
+        _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
+                       seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+    return rollout
+
+
+_USER: dict[int, object] = {}
+
+
+def rollout_dense(kernel: int, *args) -> None:
+    """Fused rollouts of real-valued networks in native environment ``kernel`` (arguments as
+    :func:`_rollout_dense`): one compiled function serves the built-in environments, a user
+    environment gets its own."""
+    if kernel < USER_KERNELS:
+        _rollout_dense_builtin(kernel, *args)
+        return
+    if kernel not in _USER:
+        _USER[kernel] = _user_rollout(kernel)
+    _USER[kernel](*args)

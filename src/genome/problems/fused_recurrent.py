@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from genome.encoders.kernels import encode_buckets_into
-from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step, observe_subset
+from genome.envs.native import USER_KERNELS, env_observe, env_reset, env_step, observe_subset
 from genome.nets.binary_recurrent import binary_recurrent_step
 from genome.nets.kernels import max_words, n_words
 from genome.nets.recurrent import recurrent_step
@@ -26,9 +26,9 @@ from genome.rng import random_uniform
 from genome.problems.fused import task_key
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def rollout_recurrent(
-    kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
+@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
+def _rollout_recurrent(
+    kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers,
     seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
 ):
     """Fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
@@ -40,16 +40,16 @@ def rollout_recurrent(
     for task in prange(n_tasks):
         m = task // episodes
         e = task % episodes
-        env = np.zeros(MAX_STATE + 1)
-        obs = np.zeros(MAX_OBS, dtype=np.float32)
-        u = np.empty(MAX_UNIFORMS)
+        env = np.zeros(buffers[0])
+        obs = np.zeros(max(buffers[1], 64), dtype=np.float32)
+        u = np.empty(buffers[2])
         x = np.empty(n_in)
         h = np.zeros(state_size)
         work = np.empty(work_size)
         scores = np.empty(n_out)
         action = np.empty(max(1, low.shape[0]), dtype=np.float32)
         key = task_key(task, episodes, seed, purpose, generation, member_offset, starts_group)
-        for i in range(MAX_UNIFORMS):
+        for i in range(buffers[2]):
             u[i] = random_uniform(key, i)
         env_reset(kernel, env, u)
         w = params[m]
@@ -81,10 +81,10 @@ def rollout_recurrent(
         frames[m, e] = t
 
 
-@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def rollout_binary_recurrent(
+@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
+def _rollout_binary_recurrent(
     kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-    head_kind, bins, low, high, scale, observe, seed, purpose, generation, member_offset, starts_group, returns, frames,
+    head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
     """Fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
     ``weights`` / ``thresholds`` per member; :mod:`genome.nets.binary_recurrent`)."""
@@ -95,9 +95,9 @@ def rollout_binary_recurrent(
     for task in prange(n_tasks):
         m = task // episodes
         e = task % episodes
-        env = np.zeros(MAX_STATE + 1)
-        obs = np.zeros(MAX_OBS, dtype=np.float32)
-        u = np.empty(MAX_UNIFORMS)
+        env = np.zeros(buffers[0])
+        obs = np.zeros(max(buffers[1], 64), dtype=np.float32)
+        u = np.empty(buffers[2])
         x = np.empty(max(1, n_words(sizes[0])), dtype=np.uint64)
         enc = np.empty(max(1, n_words(n_obs_bits)), dtype=np.uint64)
         h = np.zeros(max(1, n_words(hidden)), dtype=np.uint64)
@@ -105,7 +105,7 @@ def rollout_binary_recurrent(
         scores = np.empty(n_out, dtype=np.int32)
         action = np.empty(max(1, low.shape[0]), dtype=np.float32)
         key = task_key(task, episodes, seed, purpose, generation, member_offset, starts_group)
-        for i in range(MAX_UNIFORMS):
+        for i in range(buffers[2]):
             u[i] = random_uniform(key, i)
         env_reset(kernel, env, u)
         total = 0.0
@@ -129,3 +129,65 @@ def rollout_binary_recurrent(
                 break
         returns[m, e] = total
         frames[m, e] = t
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+def _recurrent_builtin(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
+                       buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
+    _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
+                       buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+def _binary_recurrent_builtin(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts,
+                              edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation,
+                              member_offset, starts_group, returns, frames):
+    _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts,
+                              edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation,
+                              member_offset, starts_group, returns, frames)
+
+
+def _user_entries(kernel: int):
+    """Both rollouts for a user environment (its code a compile-time constant; not cached)."""
+    @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+    def recurrent(max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
+                  buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
+        _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
+                           buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+
+    @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+    def binary_recurrent(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts,
+                         edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset,
+                         starts_group, returns, frames):
+        _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts,
+                                  edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation,
+                                  member_offset, starts_group, returns, frames)
+    return recurrent, binary_recurrent
+
+
+_USER: dict[int, tuple] = {}
+
+
+def _entry(kernel: int, which: int):
+    if kernel not in _USER:
+        _USER[kernel] = _user_entries(kernel)
+    return _USER[kernel][which]
+
+
+def rollout_recurrent(kernel: int, *args) -> None:
+    """Fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
+    arrays: not gathered) for real-valued recurrent networks (members x n parameters) in
+    native environment ``kernel``."""
+    if kernel < USER_KERNELS:
+        _recurrent_builtin(kernel, *args)
+    else:
+        _entry(kernel, 0)(*args)
+
+
+def rollout_binary_recurrent(kernel: int, *args) -> None:
+    """Fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
+    ``weights`` / ``thresholds`` per member; :mod:`genome.nets.binary_recurrent`)."""
+    if kernel < USER_KERNELS:
+        _binary_recurrent_builtin(kernel, *args)
+    else:
+        _entry(kernel, 1)(*args)

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from genome.envs.native import (
-    ACROBOT, CARTPOLE, MAX_OBS, MAX_STATE, MAX_UNIFORMS, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec,
+    ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec, bound,
     env_observe, env_reset, env_step, observe_subset,
 )
 from genome.problems.base import EpisodeRequest, EvalResult
@@ -39,7 +39,7 @@ class NativeProblem:
     """A native (numba) environment + a policy family + the run seed."""
 
     def __init__(self, env: NativeEnvSpec, family, seed: int, max_episode_steps: int | None = None):
-        self.env = env
+        self.env = bound(env)
         self.family = family
         self.seed = int(seed)
         self.max_episode_steps = int(max_episode_steps or env.max_episode_steps)
@@ -82,7 +82,7 @@ def _run_binary(env, max_steps, model, arrays, seed, request, member_offset, gat
     rollout_native(
         env.kernel, int(max_steps), weights, thresholds,
         _ints(layout.sizes_array), _ints(layout.w_offsets), _ints(layout.t_offsets),
-        (_ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot), head.arrays(), env.observe,
+        (_ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot), head.arrays(), env.observe, env.buffers,
         int(seed), request.purpose, request.generation, member_offset, request.starts_group,
         returns, frames,
     )
@@ -103,7 +103,7 @@ def _run_dense(env, max_steps, model, arrays, seed, request, member_offset, gath
     mean, std, clip = model.normalizer.arrays()
     kind, bins, low, high, scale = model.head.arrays()
     rollout_dense(
-        env.kernel, int(max_steps), params, model.structure.sizes_array, mean, std, clip, kind, bins, low, high, scale, env.observe,
+        env.kernel, int(max_steps), params, model.structure.sizes_array, mean, std, clip, kind, bins, low, high, scale, env.observe, env.buffers,
         int(seed), request.purpose, request.generation, member_offset, request.starts_group,
         returns, frames, obs_sum, obs_sumsq,
     )
@@ -130,7 +130,7 @@ def _run_recurrent(env, max_steps, model, arrays, seed, request, member_offset, 
     kind, bins, low, high, scale = model.head.arrays()
     rollout_recurrent(
         env.kernel, int(max_steps), arrays, s.dims(), s.work_size(), s.state_size, mean, std, clip, kind, bins, low, high, scale,
-        env.observe, int(seed), request.purpose, request.generation, member_offset, request.starts_group, returns, frames, obs_sum, obs_sumsq,
+        env.observe, env.buffers, int(seed), request.purpose, request.generation, member_offset, request.starts_group, returns, frames, obs_sum, obs_sumsq,
     )
     if not gather:
         return EvalResult(returns, frames)
@@ -153,7 +153,7 @@ def _run_binary_recurrent(env, max_steps, model, arrays, seed, request, member_o
     kind, bins, low, high, scale = head.arrays()
     rollout_binary_recurrent(
         env.kernel, int(max_steps), weights, thresholds, lay.sizes_array, lay.w_offsets, lay.t_offsets, encoder.n_bits,
-        _ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot, kind, bins, low, high, scale, env.observe,
+        _ints(bit_offsets), _ints(chunk_starts), _ints(edge_counts), edges, onehot, kind, bins, low, high, scale, env.observe, env.buffers,
         int(seed), request.purpose, request.generation, member_offset, request.starts_group, returns, frames,
     )
     return EvalResult(returns, frames)
@@ -174,19 +174,30 @@ def random_observations(env: NativeEnvSpec, seed: int, purpose: int, n_obs: int,
     uniformly random-action episodes of native environment ``env``."""
     low = float(env.action_low[0]) if not env.discrete else 0.0
     high = float(env.action_high[0]) if not env.discrete else 0.0
-    _RANDOM_OBSERVATIONS[env.kernel](env.n_actions, low, high, env.max_episode_steps, env.observe, seed, purpose, n_obs, out)
+    entry = _RANDOM_OBSERVATIONS.get(env.kernel)
+    if entry is None:
+        entry = _RANDOM_OBSERVATIONS[env.kernel] = _user_random_observations(env.kernel)
+    entry(env.n_actions, low, high, env.max_episode_steps, env.observe, env.buffers, seed, purpose, n_obs, out)
+
+
+def _user_random_observations(kernel: int):
+    """:func:`_random_observations` of a user environment (its code a constant; not cached)."""
+    @njit(nogil=True)
+    def sample(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+        _random_observations(kernel, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
+    return sample
 
 
 @njit(cache=True, nogil=True)
-def _random_observations(kernel, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
-    state = np.zeros(MAX_STATE + 1)
-    obs = np.zeros(MAX_OBS, dtype=np.float32)
-    u = np.empty(MAX_UNIFORMS)
+def _random_observations(kernel, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+    state = np.zeros(dims[0])
+    obs = np.zeros(max(dims[1], out.shape[1]), dtype=np.float32)
+    u = np.empty(dims[2])
     episode = 0
     i = 0
     while i < n_obs:
         key = make_key(seed, purpose, 0, episode)
-        for j in range(MAX_UNIFORMS):
+        for j in range(dims[2]):
             u[j] = random_uniform(key, j)
         env_reset(kernel, state, u)
         for t in range(max_steps):
@@ -197,7 +208,7 @@ def _random_observations(kernel, n_actions, action_low, action_high, max_steps, 
             i += 1
             if i >= n_obs:
                 break
-            r = random_uniform(key, MAX_UNIFORMS + t)
+            r = random_uniform(key, dims[2] + t)
             a = int(r * n_actions) if n_actions > 0 else 0
             value = np.float32(action_low + (action_high - action_low) * r) if n_actions == 0 else np.float32(0.0)
             _, terminated = env_step(kernel, state, a, value)
@@ -210,28 +221,28 @@ def _random_observations(kernel, n_actions, action_low, action_high, max_steps, 
 # numba then compiles only that environment into it (a call from Python would pass the code
 # as a plain integer and compile all five).
 @njit(cache=True, nogil=True)
-def _random_observations_cartpole(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
-    _random_observations(CARTPOLE, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
+def _random_observations_cartpole(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+    _random_observations(CARTPOLE, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_acrobot(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
-    _random_observations(ACROBOT, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
+def _random_observations_acrobot(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+    _random_observations(ACROBOT, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_mountain_car(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
-    _random_observations(MOUNTAIN_CAR, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
+def _random_observations_mountain_car(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+    _random_observations(MOUNTAIN_CAR, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_mountain_car_continuous(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
-    _random_observations(MOUNTAIN_CAR_CONTINUOUS, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
+def _random_observations_mountain_car_continuous(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+    _random_observations(MOUNTAIN_CAR_CONTINUOUS, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
 
 
 @njit(cache=True, nogil=True)
-def _random_observations_pendulum(n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out):
-    _random_observations(PENDULUM, n_actions, action_low, action_high, max_steps, observe, seed, purpose, n_obs, out)
+def _random_observations_pendulum(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
+    _random_observations(PENDULUM, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
 
 
 _RANDOM_OBSERVATIONS = {
