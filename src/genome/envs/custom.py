@@ -231,12 +231,13 @@ def check(env: NativeEnv, reference: str):
 
 
 def _digest(reference: str) -> bytes:
-    """The source of a user environment's module: its kernel code follows it, so a kernel
-    numba compiled and cached for one version is never taken for another."""
-    module_ref = reference.rpartition(":")[0]
+    """Where a user environment's module lives and what it says: its kernel code follows
+    both, so a kernel numba compiled and cached for one file or version is never taken for
+    another (the cache refers to the module by a name made from its path)."""
+    module_ref, _, name = reference.rpartition(":")
     path = Path(module_ref) if module_ref.endswith(".py") else Path(getattr(sys.modules.get(module_ref), "__file__", "") or "")
     try:
-        return reference.encode() + path.read_bytes()
+        return f"{path.resolve()}:{name}".encode() + path.read_bytes()
     except OSError:
         return reference.encode()
 

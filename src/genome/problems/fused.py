@@ -33,7 +33,7 @@ from numba.extending import overload
 
 from genome.encoders.kernels import encode_buckets_into, encode_buckets_word
 from genome.envs.native import (
-    ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM,
+    ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, USER_KERNELS,
     env_observe, env_reset, env_step, observe_subset,
 )
 from genome.nets.kernels import forward_one, forward_word, forward_word_argmax, max_words, n_words
@@ -64,12 +64,29 @@ def _work(sizes, lanes, dims):
     )
 
 
-@njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")
-def _reset(kernel, key, work):
+def _reset_body(kernel, key, work):
     state, obs, u, x, scratch, scores, action = work
     for i in range(u.shape[0]):
         u[i] = random_uniform(key, i)
     env_reset(kernel, state, u)
+
+
+_reset_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_reset_body)
+# a user environment's reset is never written to numba's disk cache: its kernel code is a
+# hash of its file, and every new file or version would add an entry (envs/custom.py)
+_reset_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_reset_body)
+
+
+def _reset(kernel, key, work):
+    """Draw the reset uniforms from ``key`` and reset the lane's state (a plain call: inlined
+    four times into the step loop it cost compile time)."""
+
+
+@overload(_reset, jit_options={"nogil": True, "error_model": "numpy"}, prefer_literal=True)
+def _reset_impl(kernel, key, work):
+    if isinstance(kernel, types.IntegerLiteral) and kernel.literal_value >= USER_KERNELS:
+        return lambda kernel, key, work: _reset_uncached(kernel, key, work)
+    return lambda kernel, key, work: _reset_cached(kernel, key, work)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")

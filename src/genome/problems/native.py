@@ -182,9 +182,11 @@ def random_observations(env: NativeEnvSpec, seed: int, purpose: int, n_obs: int,
 
 def _user_random_observations(kernel: int):
     """:func:`_random_observations` of a user environment (its code a constant; not cached)."""
+    body = njit(nogil=True)(_random_observations.py_func)  # not cached: see _user_rollout in fused.py
+
     @njit(nogil=True)
     def sample(n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out):
-        _random_observations(kernel, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
+        body(kernel, n_actions, action_low, action_high, max_steps, observe, dims, seed, purpose, n_obs, out)
     return sample
 
 
