@@ -134,6 +134,8 @@ class OpenAIESConfig(StrategyConfig):
     top_directions: int = _help("use only the best b pairs by max(f+, f-) (ARS V1-t/V2-t); 0 = all", default=0)
     normalize_step: bool = _help("divide the gradient by the std of the 2b returns used (ARS)", default=False)
     orthogonal: bool = _help("orthogonal directions: the pairs' eps orthogonalized, each keeping its Gaussian length (Choromanski et al. 2018)", default=False)
+    sigma_decay: float = _help("generation g's noise is max(sigma * sigma_decay^g, sigma_min); 1 = fixed", default=1.0)
+    sigma_min: float = _help("the floor of the decaying noise scale", default=0.0)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ returns used), ``optimizer = "sgd"`` with ``momentum = 0`` and ``l2 = 0``, a zer
 ``theta += alpha / (b sigma_R) sum_k (r_k+ - r_k-) delta_k`` is then ``lr = 2 alpha`` here
 (V1: no normalization, V2: with it; ``-t``: top directions).
 
+The noise scale may decay: generation ``g`` uses ``max(sigma * sigma_decay^g, sigma_min)``
+(``sigma_decay = 1``, the default, keeps it fixed; evosax's OpenES has the same pair) --
+large steps to find a gait, small ones to refine it.
+
 Orthogonal directions (``orthogonal = true``; Choromanski, Rowland, Sindhwani, Turner &
 Weller 2018, "Structured Evolution with Compact Architectures for Scalable Policy
 Optimization", ICML, arXiv:1804.02395): the pairs' Gaussian ``eps_i`` are orthogonalized in
@@ -200,6 +204,8 @@ class OpenAIES(Strategy):
         top_directions: int = 0,
         normalize_step: bool = False,
         orthogonal: bool = False,
+        sigma_decay: float = 1.0,
+        sigma_min: float = 0.0,
         initial=None,
     ):
         if population < 2 or population % 2:
@@ -219,6 +225,9 @@ class OpenAIES(Strategy):
         self.momentum, self.beta1, self.beta2 = float(momentum), float(beta1), float(beta2)
         self.shaping, self.top_directions, self.normalize_step = shaping, int(top_directions), bool(normalize_step)
         self.orthogonal = bool(orthogonal)
+        if not 0 < sigma_decay <= 1 or sigma_min < 0:
+            raise ConfigError(f"strategy.sigma_decay must be in (0, 1] and strategy.sigma_min >= 0, got {sigma_decay} and {sigma_min}")
+        self.sigma_decay, self.sigma_min = float(sigma_decay), float(sigma_min)
         #: ``initial(seed) -> genome``, the family's initializer (zeros when None)
         self.initial = initial
 
@@ -227,15 +236,22 @@ class OpenAIES(Strategy):
         return cls(family.n_params, population=config.population, sigma=config.sigma, lr=config.lr,
                    optimizer=config.optimizer, momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
                    l2=config.l2, shaping=config.shaping, top_directions=config.top_directions,
-                   normalize_step=config.normalize_step, orthogonal=config.orthogonal, initial=family.initial_genome)
+                   normalize_step=config.normalize_step, orthogonal=config.orthogonal, sigma_decay=config.sigma_decay,
+                   sigma_min=config.sigma_min, initial=family.initial_genome)
 
     def init(self, seed: int) -> OpenAIESState:
         theta = np.zeros(self.n_params) if self.initial is None else np.asarray(self.initial(seed), np.float64).copy()
         zeros = np.zeros(self.n_params)
         return OpenAIESState(theta=theta, m=zeros, v=zeros.copy(), t=0, generation=0, seed=int(seed))
 
+    def sigma_at(self, generation: int) -> float:
+        """The noise scale of a generation: ``max(sigma * sigma_decay^generation, sigma_min)``."""
+        if self.sigma_decay == 1.0:
+            return self.sigma
+        return max(self.sigma * self.sigma_decay**generation, self.sigma_min)
+
     def ask(self, state: OpenAIESState) -> GaussianMembers:
-        return GaussianMembers(state.theta, self.sigma, state.seed, state.generation, self.population, self.orthogonal)
+        return GaussianMembers(state.theta, self.sigma_at(state.generation), state.seed, state.generation, self.population, self.orthogonal)
 
     def _tell(self, state: OpenAIESState, members: Members, fitness: np.ndarray):
         n_pairs = members.count // 2
@@ -277,7 +293,7 @@ class OpenAIES(Strategy):
             "search/grad_norm": float(np.linalg.norm(g)),
             "search/theta_norm": norm,
             "search/update_ratio": float(np.linalg.norm(step)) / max(norm, 1e-12),
-            "search/sigma": self.sigma,
+            "search/sigma": self.sigma_at(state.generation),
             "search/pairs": float(n_pairs),
         }
         return replace(state, theta=theta, m=m, v=v, t=t), metrics
