@@ -130,7 +130,8 @@ def c_agrees_over_episodes(net, lib, env_id: str, episodes: int = 3, seed: int =
     policy with memory: both carry their state from the episode's start); returns the number
     of steps compared."""
     from genome import rng
-    from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step, native_spec
+    from genome.envs import native_spec
+    from genome.envs.native import MAX_OBS, MAX_STATE, MAX_UNIFORMS, env_observe, env_reset, env_step
 
     spec = native_spec(env_id).observing(observe)
     policy = Policy(net, env_id, env_observe=observe)

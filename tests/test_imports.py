@@ -96,3 +96,10 @@ def test_the_graph_sees_imports_inside_functions():
 
 def test_no_import_circles():
     assert cycles(import_graph()) == []
+
+
+def test_the_architecture_pages_layer_table_names_every_folder():
+    page = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text()
+    table = page[page.index("| layer | home | what it knows |"): page.index("## The protocols")]
+    folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists() and p.name != "presets")
+    assert folders and all(f"`{name}/" in table for name in folders), folders

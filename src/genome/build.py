@@ -19,7 +19,8 @@ from genome.config import FAMILIES, Config, PolicyConfig
 from genome.encoders import ENCODERS
 from genome.encoders.auto import RunningStats, encoder_for_space, obs_dims, uses_running_stats
 from genome.encoders.base import Encoder
-from genome.envs.native import NativeEnvSpec, native_spec
+from genome.envs import native_spec
+from genome.envs.native import NativeEnvSpec
 from genome.errors import ConfigError
 from genome.nets.conv import ConvStructure
 from genome.policies.binary_latent import BinaryLatent

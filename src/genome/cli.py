@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         + "\n".join(f"  {k} (default {d}): {h}" for k, d, h in _help_rows()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("config", nargs="?", metavar="PRESET_OR_CONFIG", help="preset name (genome presets), TOML file, or Gymnasium id")
+    train.add_argument("config", nargs="?", metavar="PRESET_OR_CONFIG", help="preset name (genome presets), TOML file, Gymnasium id, or your own environment FILE.py:Name")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint (budget flags replace the stored ones)")
     train.add_argument("--name", help="run name (default: PRESET-YYYYmmdd-HHMMSS)")
     train.add_argument("--out", default="outputs", help="parent directory of runs (default: outputs)")

@@ -29,7 +29,8 @@ def _help(text: str, **kw):
 
 @dataclass(frozen=True)
 class EnvConfig:
-    id: str = _help("Gymnasium environment id (native ones run in fused numba kernels)", default="CartPole-v1")
+    id: str = _help("Gymnasium environment id (native ones run in fused numba kernels), Gymnasium module:EnvId, or your own native "
+                    "environment FILE.py:Name / package.module:Name (docs/your-environment.md)", default="CartPole-v1")
     kwargs: dict = _help("keyword arguments for gymnasium.make", default_factory=dict)
     episodes: int = _help("episodes per member per generation (fitness is their mean return)", default=1)
     common_starts: bool = _help("all members of a generation share the same start states", default=True)
@@ -465,7 +466,7 @@ def load(preset_or_path: str) -> tuple[Config, str]:
     if preset_or_path in preset_names():
         return load_preset(preset_or_path), preset_or_path
     if ":" in preset_or_path and not preset_or_path.startswith("ALE/"):
-        from genome.envs.native import native_spec
+        from genome.envs import native_spec
 
         spec = native_spec(preset_or_path)  # a user environment: file.py:Name or package.module:Name
         if spec is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from genome import rng
-from genome.envs.native import native_spec
+from genome.envs import native_spec
 from genome.errors import ConfigError
 from genome.policy import Policy
 from genome.problems import EpisodeRequest

@@ -69,7 +69,7 @@ def compile_ahead(cfg: Config, notice=None) -> subprocess.Popen | None:
     or let it finish; it writes only numba's cache) or None."""
     from genome import rng
     from genome.build import build
-    from genome.envs.native import native_spec
+    from genome.envs import native_spec
     from genome.problems import EpisodeRequest
     from genome.problems.native import NativeProblem
 

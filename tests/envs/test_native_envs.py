@@ -158,7 +158,7 @@ def test_same_bits_for_any_thread_count_and_in_worker_processes(user_dir):
 def test_gymnasium_wrapper_passes_check_env(user_dir):
     from gymnasium.utils.env_checker import check_env
 
-    from genome.envs.native import native_spec
+    from genome.envs import native_spec
 
     spec = native_spec("point_mass.py:PointMass")
     env = gym.make(spec.gym_id).unwrapped

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from genome.envs.native import NATIVE_ENVS, NativeEnvSpec, native_spec
+from genome.envs.custom import NativeEnv, native_spec
+from genome.envs.native import NATIVE_ENVS, NativeEnvSpec
 
 
 def register_envs() -> None:
@@ -26,4 +27,4 @@ def register_envs() -> None:
 
 register_envs()
 
-__all__ = ["NATIVE_ENVS", "NativeEnvSpec", "native_spec", "register_envs"]
+__all__ = ["NATIVE_ENVS", "NativeEnv", "NativeEnvSpec", "native_spec", "register_envs"]

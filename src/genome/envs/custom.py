@@ -129,17 +129,11 @@ def resolve(reference: str):
         return None
     spec = check(obj, reference)
     _RESOLVED[reference] = spec
-    _RENDERERS[reference] = obj.render
+    from genome.envs.native import RENDERERS
+
+    RENDERERS[reference] = obj.render
     _register_gym(spec)
     return spec
-
-
-_RENDERERS: dict[str, Callable | None] = {}
-
-
-def renderer(source: str) -> Callable | None:
-    """The ``render(state)`` of a loaded user environment (None: it has none)."""
-    return _RENDERERS.get(source)
 
 
 def _register_gym(spec) -> None:
@@ -300,3 +294,24 @@ def _compiled_types(name, reset, step, observe, obs_size, state_size, n_uniforms
         if fn_name == "step" and not (isinstance(ret, types.BaseTuple) and len(ret) == 2 and isinstance(ret[0], (types.Float, types.Integer))
                                       and isinstance(ret[1], types.Boolean)):
             raise _fail(name, f"step must return (reward: float, terminated: bool), numba infers {ret}")
+
+
+def native_spec(env_id: str):
+    """The spec for ``CartPole-v1`` or ``genome/CartPole-v1``, or a user environment
+    ``file.py:Name`` / ``package.module:Name`` (loaded and checked once); None when not native."""
+    from genome.envs.native import builtin_spec
+
+    spec = builtin_spec(env_id)
+    if spec is None and ":" in env_id:
+        spec = resolve(env_id)
+    return spec
+
+
+def bound(spec):
+    """``spec`` with this process's kernel code: a user environment's spec may come from
+    another process (a worker receives it pickled), and is bound here by its source."""
+    from genome.envs.native import registered_source
+
+    if not spec.source or registered_source(spec.kernel) == spec.source:
+        return spec
+    return resolve(spec.source).observing(spec.observe)

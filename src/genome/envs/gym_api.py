@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from genome.envs.native import NATIVE_ENVS, NativeEnvSpec, env_observe, env_reset, env_step
+from genome.envs.native import NATIVE_ENVS, RENDERERS, NativeEnvSpec, env_observe, env_reset, env_step
 
 
 class NativeGymEnv(gym.Env):
@@ -65,9 +65,7 @@ class NativeGymEnv(gym.Env):
         if self.render_mode != "rgb_array":
             return None
         if self.spec_table.source:
-            from genome.envs.custom import renderer
-
-            draw = renderer(self.spec_table.source)
+            draw = RENDERERS.get(self.spec_table.source)
             return None if draw is None else np.asarray(draw(self._state))
         if self._renderer is None:
             self._renderer = gym.make(self.spec_table.env_id, render_mode="rgb_array").unwrapped

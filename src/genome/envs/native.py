@@ -97,26 +97,19 @@ NATIVE_ENVS: dict[str, NativeEnvSpec] = {
 }
 
 
-def native_spec(env_id: str) -> NativeEnvSpec | None:
-    """The spec for ``CartPole-v1`` or ``genome/CartPole-v1``, or a user environment
-    ``file.py:Name`` / ``package.module:Name`` (loaded and checked, :mod:`genome.envs.custom`);
-    None when not native."""
-    spec = NATIVE_ENVS.get(env_id.removeprefix("genome/"))
-    if spec is None and ":" in env_id:
-        from genome.envs.custom import resolve
-
-        spec = resolve(env_id)
-    return spec
+def builtin_spec(env_id: str) -> NativeEnvSpec | None:
+    """The spec of a built-in environment, ``CartPole-v1`` or ``genome/CartPole-v1``; None
+    otherwise (:func:`genome.envs.native_spec` knows users' environments too)."""
+    return NATIVE_ENVS.get(env_id.removeprefix("genome/"))
 
 
-def bound(spec: NativeEnvSpec) -> NativeEnvSpec:
-    """``spec`` with this process's kernel code (a user environment's spec may come from
-    another process, where its code can differ: it is bound again by its source)."""
-    if not spec.source or _SOURCES.get(spec.kernel) == spec.source:
-        return spec
-    from genome.envs.custom import resolve
+#: a user environment's ``render(state)`` by its source (the Gymnasium wrapper's frames)
+RENDERERS: dict[str, object] = {}
 
-    return resolve(spec.source).observing(spec.observe)
+
+def registered_source(code: int) -> str | None:
+    """The source a user kernel code is bound to in this process."""
+    return _SOURCES.get(code)
 
 
 #: user environments' kernel codes are at least this; code -> its source, in this process

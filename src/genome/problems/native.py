@@ -15,9 +15,10 @@ import numpy as np
 from numba import njit
 
 from genome.envs.native import (
-    ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec, bound,
+    ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, NativeEnvSpec,
     env_observe, env_reset, env_step, observe_subset,
 )
+from genome.envs.custom import bound
 from genome.problems.base import EpisodeRequest, EvalResult
 from genome.rng import make_key, random_uniform
 
