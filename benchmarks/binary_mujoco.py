@@ -6,9 +6,10 @@ Run:  python benchmarks/binary_mujoco.py compare [ENV ...] [--seeds 0 1 2] [--pa
       python benchmarks/binary_mujoco.py experiment LABEL PRESET [--set KEY=VALUE ...] [--seeds 0 1 2] [--max-frames N]
       python benchmarks/binary_mujoco.py table
 
-`compare`: for each environment (swimmer, hopper, halfcheetah, walker2d) and seed, `genome
-train ENV-ars --seed S` and `genome train ENV-binary --seed S` (each stops when the center's
-100-episode test reaches the threshold, or at the preset's frame budget), then the
+`compare`: for each environment (swimmer, hopper, halfcheetah, walker2d, lunarlander) and
+seed, `genome train` of its real preset (`ENV-ars`, `lunarlander-es`) and of its binary one
+(`ENV-binary`, `lunarlander`), each stopping when the center's 100-episode test reaches the
+threshold or at the preset's frame budget, then the
 independent check `genome eval RUN --episodes 100 --json`. Training episodes are the
 members' episodes, as ARS counts them (`summary.json: episodes`). Runs go `--parallel` at a
 time, each on one core (`run.workers = 1`: the numbers do not depend on it). Writes
@@ -33,13 +34,15 @@ from pathlib import Path
 
 from common import GENOME, RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
 
-#: environment -> (Gymnasium id, ARS threshold, ARS V2-t published average episodes)
+#: environment -> (Gymnasium id, threshold, ARS V2-t published average episodes, real preset, binary preset)
 ENVS = {
-    "swimmer": ("Swimmer-v5", 325, "100-427"),
-    "hopper": ("Hopper-v5", 3120, "1,973"),
-    "halfcheetah": ("HalfCheetah-v5", 3430, "1,707"),
-    "walker2d": ("Walker2d-v5", 4390, "24,000"),
+    "swimmer": ("Swimmer-v5", 325, "100-427", "swimmer-ars", "swimmer-binary"),
+    "hopper": ("Hopper-v5", 3120, "1,973", "hopper-ars", "hopper-binary"),
+    "halfcheetah": ("HalfCheetah-v5", 3430, "1,707", "halfcheetah-ars", "halfcheetah-binary"),
+    "walker2d": ("Walker2d-v5", 4390, "24,000", "walker2d-ars", "walker2d-binary"),
+    "lunarlander": ("LunarLander-v3", 200, "-", "lunarlander-es", "lunarlander"),
 }
+KINDS = ("real", "binary")
 COMPARE = RESULTS / "binary_mujoco.json"
 EXPERIMENTS = RESULTS / "binary_mujoco_experiments.json"
 
@@ -128,32 +131,35 @@ def compare(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        jobs = [(f"{env}-{kind}", seed, out, f"{env}-{kind}-{seed}", []) for env in args.envs for kind in ("ars", "binary") for seed in args.seeds]
+        jobs = [(preset, seed, out, f"{preset}-{seed}", []) for env in args.envs for preset in ENVS[env][3:] for seed in args.seeds]
         rows = run_all(jobs, args.parallel)
     for env in args.envs:
-        entry = data.setdefault(env, {"ars": [], "binary": []})
-        for kind in ("ars", "binary"):
-            new = [r for r in rows if r["preset"] == f"{env}-{kind}"]
+        entry = data.setdefault(env, {kind: [] for kind in KINDS})
+        for kind, preset in zip(KINDS, ENVS[env][3:]):
+            new = [r for r in rows if r["preset"] == preset]
             entry[kind] = sorted([r for r in entry[kind] if r["seed"] not in args.seeds] + new, key=lambda r: r["seed"])
     save(data, COMPARE)
     print(compare_table(data))
 
 
 def compare_table(data: dict) -> str:
-    out = ["| environment | threshold | policy | solved | training episodes to threshold (per seed) | median | binary / real | weight + threshold bits | independent eval (100 episodes) |",
-           "| --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    out = ["| environment | threshold | preset | seeds | solved | training episodes to threshold (per seed) | median | frames (median) | binary / real (episodes, frames) | weight + threshold bits | independent eval (100 episodes) |",
+           "| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
     for env, entry in data.items():
-        gym_id, threshold, _ = ENVS[env]
-        real = median_episodes(entry["ars"]) if entry["ars"] else float("inf")
-        for kind in ("ars", "binary"):
-            rows = entry[kind]
+        gym_id, threshold, _, *presets = ENVS[env]
+        real = entry.get("real", [])
+        real_eps = median_episodes(real) if real else float("inf")
+        real_frames = statistics.median(r["frames"] for r in real) if real else 0
+        for kind, preset in zip(KINDS, presets):
+            rows = entry.get(kind, [])
             if not rows:
                 continue
             med = median_episodes(rows)
-            ratio = "-" if kind == "ars" or real in (0, float("inf")) or med == float("inf") else f"{med / real:.2f}x"
+            frames = statistics.median(r["frames"] for r in rows)
+            ratio = "-" if kind == "real" or real_eps in (0, float("inf")) or med == float("inf") else f"{med / real_eps:.2f}x, {frames / real_frames:.2f}x"
             eps = ", ".join(f"{r['episodes']:,}" if r["solved"] else f"not in {r['frames'] / 1e6:.1f} M" for r in rows)
-            out.append(f"| {gym_id} | {threshold:,} | `{env}-{kind}` | {sum(r['solved'] for r in rows)}/{len(rows)} | {eps} | {fmt_median(med)} | {ratio} | "
-                       f"{rows[0]['size_bits']:,} | {', '.join(format(r['eval_mean'], '.0f') for r in rows)} |")
+            out.append(f"| {gym_id} | {threshold:,} | `{preset}` | {', '.join(str(r['seed']) for r in rows)} | {sum(r['solved'] for r in rows)}/{len(rows)} | {eps} | "
+                       f"{fmt_median(med)} | {frames / 1e6:.2f} M | {ratio} | {rows[0]['size_bits']:,} | {', '.join(format(r['eval_mean'], '.0f') for r in rows)} |")
     return "\n".join(out)
 
 
@@ -161,7 +167,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compare")
-    c.add_argument("envs", nargs="*", default=["swimmer", "hopper", "halfcheetah"])
+    c.add_argument("envs", nargs="*", default=["swimmer", "hopper", "halfcheetah", "lunarlander"])
     c.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     c.add_argument("--parallel", type=int, default=2)
     c.add_argument("--keep")

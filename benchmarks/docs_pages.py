@@ -326,14 +326,16 @@ def headline() -> str:
                              f"{sum(x['solved'] for x in runs)}/{len(runs)} seeds to the threshold, median {fmt(med, 0)} training episodes"])
     d = load("binary_mujoco.json")
     if d:
+        from binary_mujoco import ENVS
+
         for env, entry in d.items():
-            if entry.get("binary") and entry.get("ars"):
+            if entry.get("binary") and entry.get("real"):
                 b = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["binary"])
-                r = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["ars"])
-                rows.append([f"{env}, binary linear policy ({entry['binary'][0]['size_bits']:,} bits) against the real `{env}-ars`",
+                r = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["real"])
+                rows.append([f"{ENVS[env][0]}, binary linear policy ({entry['binary'][0]['size_bits']:,} bits) against the real `{ENVS[env][3]}`",
                              "`python benchmarks/binary_mujoco.py compare`",
-                             f"binary {sum(x['solved'] for x in entry['binary'])}/{len(entry['binary'])} solved, median {fmt(b, 0)} episodes; "
-                             f"real {sum(x['solved'] for x in entry['ars'])}/{len(entry['ars'])}, median {fmt(r, 0)}"])
+                             f"binary {sum(x['solved'] for x in entry['binary'])}/{len(entry['binary'])} solved, median {fmt(b, 0)} training episodes; "
+                             f"real {sum(x['solved'] for x in entry['real'])}/{len(entry['real'])}, median {fmt(r, 0)}"])
     d = load("memory.json")
     if d:
         for row in d.get("rows", []):

@@ -27,7 +27,7 @@ def test_the_stand_in_problem_gives_the_rollout_the_same_argument_types(preset, 
     they must agree, or the run would compile a second rollout."""
     cfg = load_preset(preset)
 
-    def observations(kernel, n_actions, low, high, max_steps, seed, purpose, n_obs, out):
+    def observations(env, seed, purpose, n_obs, out):
         out[:] = np.random.default_rng(seed).normal(size=out.shape) * 3.0  # values differ, shapes do not
 
     monkeypatch.setattr(build_mod, "random_observations", observations)

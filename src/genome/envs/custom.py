@@ -121,12 +121,20 @@ def resolve(reference: str):
         return _RESOLVED[reference]
     if ":" not in reference or reference.startswith("genome/"):
         return None
-    module_ref = reference.rpartition(":")[0]
-    if not module_ref.endswith(".py") and importlib.util.find_spec(module_ref.split(".")[0]) is None:
-        return None
+    module_ref, _, name = reference.rpartition(":")
+    if not module_ref.endswith(".py"):
+        # package.module:Name -- or Gymnasium's module:EnvId, which names no attribute
+        if not name.isidentifier() or importlib.util.find_spec(module_ref.split(".")[0]) is None:
+            return None
+        try:
+            module = importlib.import_module(module_ref)
+        except ImportError:
+            return None
+        if not isinstance(getattr(module, name, None), NativeEnv):
+            return None
     obj = load_object(reference)
     if not isinstance(obj, NativeEnv):
-        return None
+        raise ConfigError(f"{reference}: {name} is a {type(obj).__name__}, not a genome.NativeEnv (docs/your-environment.md)")
     spec = check(obj, reference)
     _RESOLVED[reference] = spec
     from genome.envs.native import RENDERERS
