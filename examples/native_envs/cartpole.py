@@ -39,12 +39,10 @@ def step(state, action, value):
     temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
     thetaacc = (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS))
     xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-    state[0] = x + TAU * x_dot
-    state[1] = x_dot + TAU * xacc
-    state[2] = theta + TAU * theta_dot
-    state[3] = theta_dot + TAU * thetaacc
-    terminated = state[0] < -X_LIMIT or state[0] > X_LIMIT or state[2] < -THETA_LIMIT or state[2] > THETA_LIMIT
-    return 1.0, terminated
+    x, x_dot = x + TAU * x_dot, x_dot + TAU * xacc
+    theta, theta_dot = theta + TAU * theta_dot, theta_dot + TAU * thetaacc
+    state[0], state[1], state[2], state[3] = x, x_dot, theta, theta_dot
+    return 1.0, x < -X_LIMIT or x > X_LIMIT or theta < -THETA_LIMIT or theta > THETA_LIMIT
 
 
 @njit

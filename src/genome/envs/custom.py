@@ -188,7 +188,11 @@ def _vector(env: str, name: str, values, n: int | None = None) -> np.ndarray:
 def check(env: NativeEnv, reference: str):
     """Validate ``env`` (one-line :class:`ConfigError` naming the function or field), run a
     few episodes of it in plain Python on buffers of exactly the declared sizes, and register
-    its kernels; returns its :class:`~genome.envs.native.NativeEnvSpec`."""
+    its kernels -- compiled inline into the rollouts with numpy's error model (a division by
+    zero gives inf or nan, as in genome's own kernels); returns its
+    :class:`~genome.envs.native.NativeEnvSpec`."""
+    import numba
+
     from genome.envs.native import NativeEnvSpec, register_kernels
 
     name = env.id if isinstance(env.id, str) and env.id else reference
@@ -226,7 +230,9 @@ def check(env: NativeEnv, reference: str):
         raise _fail(name, "render must be a function state -> RGB array, or None")
     _try_episodes(name, env, reset_py, step_py, observe_py, low.size, a_low, a_high)
     _compiled_types(name, reset, step, observe, low.size, env.state_size, env.n_uniforms)
-    code = register_kernels(reference, _digest(reference), reset, step, observe)
+    # the rollouts inline the kernels into their step loop, as they do genome's own
+    inline = [numba.njit(inline="always", nogil=True, error_model="numpy")(py) for py in (reset_py, step_py, observe_py)]
+    code = register_kernels(reference, _digest(reference), *inline)
     return NativeEnvSpec(name, code, low, high, int(env.n_actions), a_low, a_high, int(env.max_episode_steps),
                          None if env.reward_threshold is None else float(env.reward_threshold), int(env.n_uniforms),
                          buffers=(int(env.state_size), int(low.size), int(env.n_uniforms)), source=reference)
