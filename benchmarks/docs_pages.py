@@ -338,9 +338,14 @@ def headline() -> str:
                              f"real {sum(x['solved'] for x in entry['real'])}/{len(entry['real'])}, median {fmt(r, 0)}"])
     d = load("memory.json")
     if d:
-        for row in d.get("rows", []):
-            if row.get("headline"):
-                rows.append([row["task"], "`python benchmarks/memory.py`", row["summary"]])
+        cart = [r for r in d.get("rows", []) if r["task"] == "cartpole-positions"]
+        if cart:
+            parts = []
+            for family in ("binary_rnn", "lstm", "binary_mlp", "mlp"):
+                fr = [r for r in cart if r["family"] == family]
+                if fr:
+                    parts.append(f"`{family}` {sum(r['reached'] for r in fr)}/{len(fr)} (median {statistics.median(r['wall_seconds'] for r in fr):.1f} s)")
+            rows.append(["CartPole-v1 with positions only (no velocities), independent eval >= 475", "`python benchmarks/memory.py`", "; ".join(parts)])
     d = load("mcu.json")
     if d:
         for env, rs in d.items():
