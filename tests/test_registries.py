@@ -15,7 +15,7 @@ from genome.strategies import STRATEGIES
 import tests.problems.flaky_env  # noqa: F401  (registers Frames-v0, an image environment)
 
 #: a small environment for each family: the conv family needs image frames
-ENVS = {"conv": EnvConfig(id="tests.problems.flaky_env:Frames-v0")}
+ENVS = {"conv": EnvConfig(id="tests.problems.flaky_env:Frames-v0"), "conv_lstm": EnvConfig(id="tests.problems.flaky_env:Frames-v0")}
 
 
 def family_config(family: str, strategy: str | None = None) -> Config:
@@ -48,7 +48,7 @@ def test_every_family_through_the_shared_interface(family, tmp_path):
     net = fam.decode(strategy.center(state))
     data = net.to_bytes()
     assert fileformat.read_network(data, "<memory>") == net
-    obs = np.zeros((2, 36, 36), np.uint8) if family == "conv" else np.zeros(fam.n_inputs, np.float32)
+    obs = np.zeros((2, 36, 36), np.uint8) if family in ENVS else np.zeros(fam.n_inputs, np.float32)
     policy = Policy(net)  # carries the state of a policy with memory
     assert policy.act(obs) in (0, 1) and policy.state.shape == (fam.state_size,)
 

@@ -28,6 +28,7 @@ from genome.policies.binary_mlp import BinaryMLP
 from genome.policies.binary_rnn import BinaryRNN
 from genome.policies.chromatic import ControlledFamily
 from genome.policies.conv import ConvFamily
+from genome.policies.conv_lstm import DEFAULT_FEATURES, ConvLSTMFamily
 from genome.policies.dense import DenseFamily
 from genome.policies.heads import ActionHead
 from genome.policies.normalize import ObsNormalizer
@@ -250,6 +251,21 @@ def recurrent(cfg: Config, env: EnvView) -> Built:
     return Built(family)
 
 
+def conv_lstm(cfg: Config, env: EnvView) -> Built:
+    """The Nature-DQN convolutions into an LSTM (:mod:`genome.policies.conv_lstm`)."""
+    if env.native is not None:
+        raise ConfigError(f"policy.family = conv_lstm needs image observations, and {cfg.env.id} has {env.native.obs_size} numbers; "
+                          "use an Atari id with env.preprocess = atari")
+    pc = cfg.policy
+    if len(pc.hidden) != 1:
+        raise ConfigError(f"policy.family = conv_lstm has one LSTM cell: policy.hidden = [units], got {pc.hidden}")
+    base = conv_family(cfg.replace(policy=replace(pc, hidden=[])), env.observation_space, env.action_space)
+    features = pc.input_layer or DEFAULT_FEATURES
+    trunk = replace(base.structure, n_outputs=features)
+    cell = RecurrentStructure("lstm", features, pc.hidden[0], base.head.n_outputs)
+    return Built(ConvLSTMFamily(trunk, cell, base.head))
+
+
 def conv(cfg: Config, env: EnvView) -> Built:
     if env.native is not None:
         raise ConfigError(f"policy.family = conv needs image observations, and {cfg.env.id} has {env.native.obs_size} numbers; "
@@ -282,6 +298,7 @@ FAMILY_BUILDERS: dict[str, Callable[[Config, EnvView], Built]] = {
     "conv": conv,
     "lstm": recurrent,
     "gru": recurrent,
+    "conv_lstm": conv_lstm,
 }
 
 

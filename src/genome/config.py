@@ -59,7 +59,7 @@ PREPROCESS = ("none", "atari", "noop")
 FAMILIES = {
     "binary_mlp": "bits", "binary_latent": "reals", "binary_chromatic": "bits", "binary_rnn": "bits",
     "linear": "reals", "mlp": "reals", "toeplitz": "reals", "circulant": "reals", "conv": "reals",
-    "masked": "reals", "chromatic": "reals", "lstm": "reals", "gru": "reals",
+    "masked": "reals", "chromatic": "reals", "lstm": "reals", "gru": "reals", "conv_lstm": "reals",
 }
 
 
@@ -67,11 +67,13 @@ FAMILIES = {
 class PolicyConfig:
     family: str = _help("policy family: binary_mlp (bits, Bernoulli NES); binary_latent (a binary network searched through real latent weights: "
                         "OpenAI-ES / ARS); real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing "
-                        "searched by a controller: chromatic, masked, binary_chromatic; with memory: lstm, gru (real), binary_rnn (bits)",
+                        "searched by a controller: chromatic, masked, binary_chromatic; with memory: lstm, gru (real), binary_rnn (bits), "
+                        "conv_lstm (the Nature-DQN convolutions into an LSTM)",
                         default="binary_mlp")
     hidden: list = _help("hidden layer widths (binary_mlp, mlp, toeplitz, circulant; conv: the dense layers after the convolutions; linear has none; "
                          "lstm, gru: [units of the cell]; binary_rnn: the first is the recurrent layer)", default_factory=lambda: [64])
-    input_layer: int = _help("lstm, gru: units of a dense tanh layer between the observation and the cell (0: none)", default=0)
+    input_layer: int = _help("lstm, gru: units of a dense tanh layer between the observation and the cell (0: none); "
+                             "conv_lstm: the features between the convolutions and the cell (0: 256)", default=0)
     encoder: str = _help("observation encoder: auto (by observation space), thermometer, onehot, sign, rawbits", default="auto")
     bits_per_dim: int = _help("encoder bits per observation dimension", default=16)
     edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")

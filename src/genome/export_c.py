@@ -62,7 +62,7 @@ def export_c(net, env_id: str | None = None, prefix: str = "genome") -> str:
     """C source for ``net``: a binary network with an encoder (and, for box actions, a head),
     or a real-valued network (by the network's ``kernel``)."""
     if net.kernel not in EXPORTERS:
-        raise ConfigError(f"genome export --format c supports the binary and dense families, not {net.family} "
+        raise ConfigError(f"genome export --format c supports the binary, dense and recurrent (lstm, gru, binary_rnn) families, not {net.family} "
                           "(a conv policy runs through genome.load_policy in Python)")
     return EXPORTERS[net.kernel](net, env_id, prefix)
 

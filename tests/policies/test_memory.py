@@ -208,3 +208,39 @@ def test_configuration_errors_are_one_line():
         from_dict(to_dict(cfg("lstm", env=EnvConfig(id="CartPole-v1", observe=[2, 0]))))
     with pytest.raises(ConfigError, match="increasing order, from 0 to 3"):
         build(cfg("lstm", env=EnvConfig(id="CartPole-v1", observe=[0, 7])))
+
+
+def conv_lstm_cfg(generations=4, **run):
+    import tests.problems.flaky_env  # noqa: F401  (Frames-v0: image observations)
+
+    return Config(env=EnvConfig(id="tests.problems.flaky_env:Frames-v0"), policy=PolicyConfig(family="conv_lstm", hidden=[8], input_layer=16),
+                  strategy=GAConfig(population=6, truncation=2, elites=1, validation_episodes=2),
+                  run=RunConfig(generations=generations, target="none", eval_episodes=3, center_episodes=1, **{"workers": 1, **run}))
+
+
+def test_conv_lstm_carries_its_state_through_the_slot_loop_as_the_policy_does():
+    setup = build(conv_lstm_cfg())
+    fam = setup.family
+    genome_ = fam.initial_genome(0).astype(np.float32)
+    genome_[-fam.cell.n_out * fam.cell.hidden:] = np.random.default_rng(0).normal(size=fam.cell.n_out * fam.cell.hidden)
+    frames = np.random.default_rng(1).integers(0, 256, size=(6, 2, 36, 36)).astype(np.uint8)
+    arrays = fam.decode_arrays(genome_[None])
+    state = np.zeros((1, fam.state_size))
+    batched = [fam.forward_indexed(arrays, np.zeros(1, np.int64), f[None], state)[0] for f in frames]
+    policy = genome.Policy(fam.decode(genome_))
+    acted = [policy.act(f) for f in frames]
+    assert acted == [int(np.argmax(s)) for s in batched]
+    assert np.any(state != 0)  # the state moved
+
+
+def test_conv_lstm_trains_with_the_ga_round_trips_and_resumes_exactly(tmp_path):
+    c = conv_lstm_cfg(generations=4, checkpoint_every=2)
+    whole = genome.train(c, run_dir=tmp_path / "whole")
+    assert fileformat.read_network((tmp_path / "whole" / "policy.gbn").read_bytes(), "x") == whole.policy
+    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 2})), run_dir=tmp_path / "part")
+    from genome.trainer import Trainer
+
+    resumed = Trainer(c, run_dir=tmp_path / "part")
+    resumed.restore()
+    resumed.run()
+    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
