@@ -243,10 +243,9 @@ class Trainer:
         center = self.strategy.center(self.state)
         validation = None
         extra = self.strategy.validation(self.state, members, fitness)
-        if extra is not None:  # the GA's elite candidates, re-evaluated on fresh episodes
-            candidates, n_episodes = extra
-            stratified = getattr(cfg.strategy, "stratified_validation", False)  # a GA key
-            checked = self.executor.evaluate(self.setup.problem, candidates, EpisodeRequest(n_episodes, rng.VALIDATE, gen, stratified=stratified))
+        if extra is not None:  # members the strategy re-evaluates (the GA's elite candidates)
+            candidates, validation_request = extra
+            checked = self.executor.evaluate(self.setup.problem, candidates, validation_request)
             frames += checked.total_frames
             validation = (candidates, checked.fitness)
         state, metrics = self.strategy.tell(self.state, members, fitness, validation)
@@ -329,7 +328,7 @@ class Trainer:
         run = self.cfg.run
         self.history.append(row)
         if self._tb is not None:
-            self._tb.write(row, getattr(self.state, "theta", None))
+            self._tb.write(row, self.strategy.histogram(self.state))
         self.progress.update(row)
         gen_done = self.state.generation
         if self.render_every and self.run_dir is not None and gen_done % self.render_every == 0:

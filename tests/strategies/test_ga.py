@@ -71,8 +71,9 @@ def test_selection_and_the_elite():
     members = ga.ask(state)
     assert (members.parent == -1).all() and members.wire_bytes() == 10 * 12  # no parents yet
     f = np.array([3.0, np.nan, 9.0, 1.0, 9.0, 0.0, 2.0, 8.0, 5.0, 4.0])
-    cand, episodes = ga.validation(state, members, f)
-    assert episodes == 30 and list(cand.seeds) == list(members.seeds[[2, 4]])  # ties by index; no elite yet
+    cand, request = ga.validation(state, members, f)
+    assert request.episodes == 30 and request.purpose == rng.VALIDATE and request.generation == 0 and not request.stratified
+    assert list(cand.seeds) == list(members.seeds[[2, 4]])  # ties by index; no elite yet
     state2, _ = ga.tell(state, members, f, (cand, np.array([7.0, 7.5])))
     assert np.array_equal(state2.elite, members.chain(4))  # best by validation, not by training fitness
     assert [list(c) for c in state2.parents] == [list(members.chain(m)) for m in (2, 4, 7)]

@@ -67,9 +67,14 @@ class Strategy(ABC):
     def ask(self, state: Any) -> Members:
         """The members to evaluate this generation."""
 
-    def validation(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Members, int] | None:
-        """Members to re-evaluate before :meth:`tell`, and with how many episodes each (the
-        GA's elite candidates); None (the default) for none."""
+    def validation(self, state: Any, members: Members, fitness: np.ndarray) -> tuple[Members, Any] | None:
+        """Members to re-evaluate before :meth:`tell` and the
+        :class:`~genome.problems.base.EpisodeRequest` to run them with (the GA's elite
+        candidates); None (the default) for none. Every frame of it counts."""
+        return None
+
+    def histogram(self, state: Any) -> np.ndarray | None:
+        """Values TensorBoard shows as a histogram (Bernoulli NES: its logits); None: none."""
         return None
 
     def tell(self, state: Any, members: Members, fitness: np.ndarray, validation: tuple[Members, np.ndarray] | None = None) -> tuple[Any, dict[str, float]]:

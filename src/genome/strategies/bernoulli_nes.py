@@ -159,6 +159,10 @@ class BernoulliNES(Strategy):
         }
         return replace(state, theta=theta), metrics
 
+    def histogram(self, state) -> np.ndarray:
+        """The logits, for TensorBoard's ``search/logits`` histogram."""
+        return state.theta
+
     def center(self, state: BernoulliNESState) -> np.ndarray:
         """The most likely genome: bit ``i`` is 1 iff ``theta_i > 0``."""
         return (state.theta > 0).astype(np.uint8)

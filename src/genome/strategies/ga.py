@@ -18,8 +18,8 @@ Each generation of ``N`` members:
    ``(n s + V v) / (n + V)``), so a good elite is not lost to one unlucky sample of a
    bimodal return; the children are still scored on their ``V`` fresh episodes. (Not in
    the paper, which re-evaluates the elite afresh each generation.) With
-   ``stratified_validation`` (ALE no-op starts; the trainer's request, not this class's
-   concern) the ``V`` episodes take the no-op counts in turn instead of drawing them, so
+   ``stratified_validation`` (ALE no-op starts; a flag of the request :meth:`GA.validation`
+   returns) the ``V`` episodes take the no-op counts in turn instead of drawing them, so
    30 of them score a candidate on every start once (docs/architecture.md).
 4. **Parents** of the next generation: the ``T`` best members by fitness, and the elite
    (always a parent).
@@ -45,7 +45,8 @@ import numpy as np
 from numba import njit
 
 from genome.errors import ConfigError
-from genome.rng import SAMPLE, make_key, random_normal, random_u64, random_uniform
+from genome.problems.base import EpisodeRequest
+from genome.rng import SAMPLE, VALIDATE, make_key, random_normal, random_u64, random_uniform
 from genome.strategies.base import Members, Strategy
 
 SELECT = 8  #: purpose of the parent choices (the SAMPLE purpose keys the mutation seeds)
@@ -199,7 +200,7 @@ class GA(Strategy):
 
     def __init__(self, n_params: int, kind: str, initial, population: int = 100, truncation: int = 10, elites: int = 5,
                  validation_episodes: int = 30, sigma: float = 0.02, flip_prob: float = 0.01, elite_running_mean: bool = False,
-                 tag: tuple = ()):
+                 tag: tuple = (), stratified_validation: bool = False):
         if kind not in self.genome_kinds:
             raise ConfigError(f"the GA searches bit or real genomes, got {kind!r}")
         if population < 2 or not 1 <= truncation <= population or not 0 <= elites <= population:
@@ -208,6 +209,7 @@ class GA(Strategy):
         self.population, self.truncation, self.elites = int(population), int(truncation), int(elites)
         self.validation_episodes = int(validation_episodes)
         self.elite_running_mean = bool(elite_running_mean)
+        self.stratified_validation = bool(stratified_validation)
         self.sigma, self.flip_prob = float(sigma), float(flip_prob)
         self.tag = ("ga", kind, self.n_params, self.sigma, self.flip_prob, *tag)
 
@@ -215,7 +217,8 @@ class GA(Strategy):
     def from_config(cls, family, config) -> "GA":
         return cls(family.n_params, family.genome_kind, family.initial_genome, population=config.population,
                    truncation=config.truncation, elites=config.elites, validation_episodes=config.validation_episodes,
-                   sigma=config.sigma, flip_prob=config.flip_prob, elite_running_mean=config.elite_running_mean, tag=(family.name, tuple(family.layer_sizes)))
+                   sigma=config.sigma, flip_prob=config.flip_prob, elite_running_mean=config.elite_running_mean, tag=(family.name, tuple(family.layer_sizes)),
+                   stratified_validation=config.stratified_validation)
 
     def _members(self, parents, parent, seeds, mutated) -> GAMembers:
         return GAMembers(self.tag, self.kind, self.initial, self.sigma, self.flip_prob, list(parents), parent, seeds, mutated)
@@ -240,15 +243,15 @@ class GA(Strategy):
         return self._members(parents, choice, seeds, mutated)
 
     def validation(self, state: GAState, members: GAMembers, fitness: np.ndarray):
-        """The elite candidates to re-evaluate: the current elite first, then the best
-        ``elites`` children; ``(members, episodes)``."""
+        """The elite candidates to re-evaluate -- the current elite first, then the best
+        ``elites`` children -- and their episodes: ``(members, request)``."""
         order = _ranking(fitness)
         first = 0 if state.elite is None else 1  # member 0 is the elite's copy
         children = [int(m) for m in order if m >= first][: self.elites]
         rows = ([0] if state.elite is not None else []) + children
         if not rows:
             return None
-        return members.subset(rows), self.validation_episodes
+        return members.subset(rows), EpisodeRequest(self.validation_episodes, VALIDATE, state.generation, stratified=self.stratified_validation)
 
     def _tell(self, state: GAState, members: GAMembers, fitness: np.ndarray, validation=None):
         order = _ranking(fitness)
