@@ -83,8 +83,11 @@ def configuration_page() -> str:
 
 
 def cli_page() -> str:
+    import os
+
     from genome.cli import build_parser
 
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal's width: the page must not depend on it
     parser = build_parser()
     out = [HEADER.format(source="genome.cli's argument parser"), "# Command line\n\n",
            "`genome COMMAND --help` prints the same text. Every user error exits with status 2 and one\n"
@@ -244,7 +247,8 @@ def speed_page() -> str:
     out = [HEADER.format(source="forward.json, fused_rollout.json, cold_start.json, gym_throughput.json, ray_overhead.json, native_env.json"), "# Speed\n\n"]
     d = load("fused_rollout.json")
     if d:
-        rows = [[r["network"], r["threads"], fmt(r["trained_steps_per_s"] / 1e6, 1) + " M", fmt(r["random_steps_per_s"] / 1e6, 1) + " M"] for r in d["rows"]]
+        rows = [[r["network"], r["threads"], fmt(r["trained_steps_per_s"] / 1e6, 1) + " M",
+                 "-" if r.get("random_steps_per_s") is None else fmt(r["random_steps_per_s"] / 1e6, 1) + " M"] for r in d["rows"]]
         out.append(section("Fused CartPole rollouts", "python benchmarks/fused_rollout.py",
                            table(["network", "threads", "steps/s, trained policy", "steps/s, random policy"], rows, "lrrr")))
     d = load("native_env.json")

@@ -86,6 +86,33 @@ def main(argv=None) -> dict:
             row = {"network": sizes, "threads": numba.get_num_threads(), "trained_steps_per_s": r_trained, "random_steps_per_s": r_random}
             results["rows"].append(row)
             print(f"fused CartPole, {sizes} binary policy, {row['threads']} thread(s): trained {r_trained / 1e6:6.1f}M steps/s, random {r_random / 1e6:6.1f}M steps/s")
+    # policies with memory (CartPole with positions only), and a real-valued feed-forward one:
+    # 256 copies of a trained policy, so every episode runs its 500 steps
+    for preset, label in (("cartpole-pomdp", "binary_rnn"), ("cartpole-pomdp-lstm", "lstm"), ("cartpole-es", "linear")):
+        net = genome.train(preset, seed=0).policy
+        setup = build(genome.config.load_preset(preset))
+        arrays = tuple(np.repeat(a, 256, axis=0) for a in net.kernel_arrays()) if label == "binary_rnn" else None
+        if label == "lstm":
+            arrays = np.repeat(net.kernel_arrays(), 256, axis=0)
+        elif label == "linear":
+            from genome.policies.dense import DenseArrays
+
+            arrays = DenseArrays(np.repeat(net.kernel_arrays().params, 256, axis=0))
+        sizes = "-".join(map(str, net.layer_sizes))
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+            class Trained:
+                def evaluate(self, genomes, offset, request, arrays=arrays, net=net, setup=setup):
+                    n = genomes.shape[0]
+                    sliced = tuple(a[:n] for a in arrays) if isinstance(arrays, tuple) else (
+                        arrays[:n] if isinstance(arrays, np.ndarray) else type(arrays)(arrays.params[:n]))
+                    return run_native(setup.native, setup.problem.max_episode_steps, net, sliced, setup.problem.seed, request, offset)
+
+            r = rate(Trained(), np.zeros((256, 1)), 4)
+            row = {"network": f"{label} {sizes} ({preset})", "threads": numba.get_num_threads(), "trained_steps_per_s": r, "random_steps_per_s": None}
+            results["rows"].append(row)
+            print(f"fused CartPole, {label} {sizes} ({preset}), {row['threads']} thread(s): trained {r / 1e6:6.1f}M steps/s", flush=True)
     g = gymnasium_vector_rate()
     results["gymnasium_vector_env_steps_per_s"] = g
     print(f"Gymnasium CartPoleVectorEnv (numpy, 256 envs, random actions, no policy): {g / 1e6:.2f}M steps/s")
