@@ -286,3 +286,15 @@ def test_the_processes_executor_runs_native_envs_with_the_same_numbers():
     direct = setup.problem.evaluate(members.genomes(0, members.count), 0, request)
     np.testing.assert_array_equal(result.returns, direct.returns)
     np.testing.assert_array_equal(result.frames, direct.frames)
+
+
+def test_a_policy_with_memory_and_a_user_environment_give_the_same_bytes_on_ray(cluster, tmp_path):
+    lstm = Config(env=EnvConfig(id="CartPole-v1", observe=[0, 2]), policy=PolicyConfig(family="lstm", hidden=[4]),
+                  strategy=OpenAIESConfig(population=8, sigma=0.1, lr=0.05),
+                  run=RunConfig(generations=2, target="none", eval_episodes=4, center_episodes=2, checkpoint_every=0))
+    assert _policy_bytes(_on_ray(lstm, cluster), tmp_path / "lstm-ray") == _policy_bytes(lstm, tmp_path / "lstm-local")
+    # a user environment: every worker loads it from its (absolute) path
+    lake = f"{Path(__file__).resolve().parents[2] / 'examples' / 'native_envs' / 'frozen_lake.py'}:FrozenLake"
+    user = Config(env=EnvConfig(id=lake), policy=PolicyConfig(encoder="onehot", bits_per_dim=16, hidden=[]), strategy=BernoulliNESConfig(population=8),
+                  run=RunConfig(generations=2, target="none", eval_episodes=4, center_episodes=2, checkpoint_every=0))
+    assert _policy_bytes(_on_ray(user, cluster), tmp_path / "lake-ray") == _policy_bytes(user, tmp_path / "lake-local")
