@@ -113,6 +113,16 @@ class StrategyConfig:
     name: str = _help("optimizer: bernoulli_nes (binary families), openai_es (real families), ga (either)", default="bernoulli_nes")
     population: int = _help("members per generation", default=256)
 
+    def check(self) -> None:
+        """Raise :class:`ConfigError` naming the key when a value is out of range: the one
+        place a strategy's rules are written (its constructor calls this too)."""
+        if self.population < 2:
+            raise ConfigError(f"strategy.population must be >= 2, got {self.population}")
+
+    def strategy_kwargs(self) -> dict[str, Any]:
+        """The keys as the strategy's constructor takes them (every key but ``name``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
+
 
 @dataclass(frozen=True)
 class BernoulliNESConfig(StrategyConfig):
@@ -120,6 +130,11 @@ class BernoulliNESConfig(StrategyConfig):
     eps: float = _help("Fisher damping in g = E[f (x - p)] / (p(1-p) + eps)", default=0.1)
     theta_max: float = _help("logit bound |theta| <= theta_max (exploration floor)", default=3.0)
     entropy: float = _help("natural-gradient entropy bonus: pull of logits toward 0", default=0.0)
+
+    def check(self) -> None:
+        super().check()
+        if self.lr <= 0 or self.eps < 0 or self.theta_max <= 0 or self.entropy < 0:
+            raise ConfigError("strategy.lr and strategy.theta_max must be > 0, strategy.eps and strategy.entropy >= 0")
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,23 @@ class OpenAIESConfig(StrategyConfig):
     sigma_decay: float = _help("generation g's noise is max(sigma * sigma_decay^g, sigma_min); 1 = fixed", default=1.0)
     sigma_min: float = _help("the floor of the decaying noise scale", default=0.0)
 
+    def check(self) -> None:
+        super().check()
+        if self.population % 2:
+            raise ConfigError(f"strategy.population must be even for openai_es (antithetic pairs), got {self.population}")
+        if self.sigma <= 0 or self.lr <= 0 or self.l2 < 0:
+            raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if not (0 <= self.momentum < 1 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError("strategy.momentum, strategy.beta1 and strategy.beta2 must be in [0, 1)")
+        if self.shaping not in ("centered_ranks", "none"):
+            raise ConfigError(f"strategy.shaping must be 'centered_ranks' or 'none', got {self.shaping!r}")
+        if not 0 <= self.top_directions <= self.population // 2:
+            raise ConfigError(f"strategy.top_directions must be between 0 and population/2 = {self.population // 2}, got {self.top_directions}")
+        if not 0 < self.sigma_decay <= 1 or self.sigma_min < 0:
+            raise ConfigError(f"strategy.sigma_decay must be in (0, 1] and strategy.sigma_min >= 0, got {self.sigma_decay} and {self.sigma_min}")
+
 
 @dataclass(frozen=True)
 class GAConfig(StrategyConfig):
@@ -153,6 +185,13 @@ class GAConfig(StrategyConfig):
                                         "30 episodes score every start once (ALE with env.preprocess 'noop' or 'atari')", default=False)
     sigma: float = _help("real genomes: mutation theta + sigma * eps", default=0.02)
     flip_prob: float = _help("binary genomes: each bit flips with this probability", default=0.01)
+
+    def check(self) -> None:
+        super().check()
+        if not 1 <= self.truncation <= self.population or not 0 <= self.elites <= self.population:
+            raise ConfigError(f"strategy.truncation must be in [1, population] and strategy.elites in [0, population], got {self.truncation} and {self.elites}")
+        if self.validation_episodes < 1 or self.sigma <= 0 or not 0 < self.flip_prob < 1:
+            raise ConfigError("strategy.validation_episodes must be >= 1, strategy.sigma > 0 and strategy.flip_prob in (0, 1)")
 
 
 #: strategy.name -> its config class (each strategy owns its keys).
@@ -334,29 +373,10 @@ def _validate(cfg: Config) -> Config:
     if cfg.policy.obs_std_floor <= 0 or cfg.policy.obs_clip <= 0:
         raise ConfigError("policy.obs_std_floor and policy.obs_clip must be > 0")
     st = cfg.strategy
-    if st.population < 2:
-        raise ConfigError(f"strategy.population must be >= 2, got {st.population}")
-    if isinstance(st, OpenAIESConfig) and st.population % 2:
-        raise ConfigError(f"strategy.population must be even for openai_es (antithetic pairs), got {st.population}")
-    if isinstance(st, GAConfig):
-        if not 1 <= st.truncation <= st.population or not 0 <= st.elites <= st.population:
-            raise ConfigError(f"strategy.truncation must be in [1, population] and strategy.elites in [0, population], got {st.truncation} and {st.elites}")
-        if st.validation_episodes < 1 or st.sigma <= 0 or not 0 < st.flip_prob < 1:
-            raise ConfigError("strategy.validation_episodes must be >= 1, strategy.sigma > 0 and strategy.flip_prob in (0, 1)")
-        if st.stratified_validation and not (cfg.env.id.startswith("ALE/") and cfg.env.preprocess != "none"):
-            raise ConfigError("strategy.stratified_validation enumerates ALE no-op starts: it needs an ALE/... environment with "
-                              f"env.preprocess = 'noop' or 'atari' (got {cfg.env.id} with {cfg.env.preprocess!r})")
-    if isinstance(st, OpenAIESConfig):
-        if st.sigma <= 0 or st.lr <= 0 or st.l2 < 0:
-            raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")
-        if st.optimizer not in ("adam", "sgd"):
-            raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {st.optimizer!r}")
-        if not (0 <= st.momentum < 1 and 0 <= st.beta1 < 1 and 0 <= st.beta2 < 1):
-            raise ConfigError("strategy.momentum, strategy.beta1 and strategy.beta2 must be in [0, 1)")
-        if st.shaping not in ("centered_ranks", "none"):
-            raise ConfigError(f"strategy.shaping must be 'centered_ranks' or 'none', got {st.shaping!r}")
-        if not 0 <= st.top_directions <= st.population // 2:
-            raise ConfigError(f"strategy.top_directions must be between 0 and population/2 = {st.population // 2}, got {st.top_directions}")
+    st.check()
+    if isinstance(st, GAConfig) and st.stratified_validation and not (cfg.env.id.startswith("ALE/") and cfg.env.preprocess != "none"):
+        raise ConfigError("strategy.stratified_validation enumerates ALE no-op starts: it needs an ALE/... environment with "
+                          f"env.preprocess = 'noop' or 'atari' (got {cfg.env.id} with {cfg.env.preprocess!r})")
     if cfg.policy.bits_per_dim < 1:
         raise ConfigError(f"policy.bits_per_dim must be >= 1, got {cfg.policy.bits_per_dim}")
     if cfg.policy.edges not in ("auto", "samples", "running"):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit, prange
 
-from genome.errors import ConfigError
+from genome.config import BernoulliNESConfig
 from genome.parallel import PRANGE_ONLY
 from genome.rng import SAMPLE, make_key, random_uniform
 from genome.strategies.base import Members, Strategy
@@ -111,8 +111,7 @@ class BernoulliNES(Strategy):
 
     @classmethod
     def from_config(cls, family, config) -> "BernoulliNES":
-        return cls(family.n_params, population=config.population, lr=config.lr, eps=config.eps,
-                   theta_max=config.theta_max, entropy=config.entropy)
+        return cls(family.n_params, **config.strategy_kwargs())
 
     def __init__(
         self,
@@ -124,10 +123,7 @@ class BernoulliNES(Strategy):
         entropy: float = 0.0,
         init_theta: float = 0.0,
     ):
-        if population < 2:
-            raise ConfigError(f"strategy.population must be >= 2, got {population}")
-        if lr <= 0 or eps < 0 or theta_max <= 0 or entropy < 0:
-            raise ConfigError("strategy.lr and strategy.theta_max must be > 0, strategy.eps and strategy.entropy >= 0")
+        BernoulliNESConfig(population=population, lr=lr, eps=eps, theta_max=theta_max, entropy=entropy).check()
         self.n_params = int(n_params)
         self.population = int(population)
         self.lr = float(lr)

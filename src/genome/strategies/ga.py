@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit
 
+from genome.config import GAConfig
 from genome.errors import ConfigError
 from genome.problems.base import EpisodeRequest
 from genome.rng import SAMPLE, VALIDATE, make_key, random_normal, random_u64, random_uniform
@@ -203,8 +204,8 @@ class GA(Strategy):
                  tag: tuple = (), stratified_validation: bool = False):
         if kind not in self.genome_kinds:
             raise ConfigError(f"the GA searches bit or real genomes, got {kind!r}")
-        if population < 2 or not 1 <= truncation <= population or not 0 <= elites <= population:
-            raise ConfigError("strategy.population must be >= 2, strategy.truncation in [1, population], strategy.elites in [0, population]")
+        GAConfig(population=population, truncation=truncation, elites=elites, validation_episodes=validation_episodes, sigma=sigma,
+                 flip_prob=flip_prob, elite_running_mean=elite_running_mean, stratified_validation=stratified_validation).check()
         self.n_params, self.kind, self.initial = int(n_params), kind, initial
         self.population, self.truncation, self.elites = int(population), int(truncation), int(elites)
         self.validation_episodes = int(validation_episodes)
@@ -215,10 +216,7 @@ class GA(Strategy):
 
     @classmethod
     def from_config(cls, family, config) -> "GA":
-        return cls(family.n_params, family.genome_kind, family.initial_genome, population=config.population,
-                   truncation=config.truncation, elites=config.elites, validation_episodes=config.validation_episodes,
-                   sigma=config.sigma, flip_prob=config.flip_prob, elite_running_mean=config.elite_running_mean, tag=(family.name, tuple(family.layer_sizes)),
-                   stratified_validation=config.stratified_validation)
+        return cls(family.n_params, family.genome_kind, family.initial_genome, **config.strategy_kwargs(), tag=(family.name, tuple(family.layer_sizes)))
 
     def _members(self, parents, parent, seeds, mutated) -> GAMembers:
         return GAMembers(self.tag, self.kind, self.initial, self.sigma, self.flip_prob, list(parents), parent, seeds, mutated)

@@ -55,7 +55,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit, prange
 
-from genome.errors import ConfigError
+from genome.config import OpenAIESConfig
 from genome.parallel import PRANGE_ONLY
 from genome.rng import SAMPLE, make_key, random_normal
 from genome.strategies.base import Members, Strategy
@@ -208,16 +208,9 @@ class OpenAIES(Strategy):
         sigma_min: float = 0.0,
         initial=None,
     ):
-        if population < 2 or population % 2:
-            raise ConfigError(f"strategy.population must be an even number >= 2 (antithetic pairs), got {population}")
-        if sigma <= 0 or lr <= 0 or l2 < 0:
-            raise ConfigError("strategy.sigma and strategy.lr must be > 0, strategy.l2 >= 0")
-        if optimizer not in ("adam", "sgd"):
-            raise ConfigError(f"strategy.optimizer must be 'adam' or 'sgd', got {optimizer!r}")
-        if shaping not in ("centered_ranks", "none"):
-            raise ConfigError(f"strategy.shaping must be 'centered_ranks' or 'none', got {shaping!r}")
-        if not 0 <= top_directions <= population // 2:
-            raise ConfigError(f"strategy.top_directions must be between 0 and population/2, got {top_directions}")
+        OpenAIESConfig(population=population, sigma=sigma, lr=lr, optimizer=optimizer, momentum=momentum, beta1=beta1, beta2=beta2, l2=l2,
+                       shaping=shaping, top_directions=top_directions, normalize_step=normalize_step, orthogonal=orthogonal,
+                       sigma_decay=sigma_decay, sigma_min=sigma_min).check()
         self.n_params = int(n_params)
         self.population = int(population)
         self.sigma, self.lr, self.l2 = float(sigma), float(lr), float(l2)
@@ -225,19 +218,13 @@ class OpenAIES(Strategy):
         self.momentum, self.beta1, self.beta2 = float(momentum), float(beta1), float(beta2)
         self.shaping, self.top_directions, self.normalize_step = shaping, int(top_directions), bool(normalize_step)
         self.orthogonal = bool(orthogonal)
-        if not 0 < sigma_decay <= 1 or sigma_min < 0:
-            raise ConfigError(f"strategy.sigma_decay must be in (0, 1] and strategy.sigma_min >= 0, got {sigma_decay} and {sigma_min}")
         self.sigma_decay, self.sigma_min = float(sigma_decay), float(sigma_min)
         #: ``initial(seed) -> genome``, the family's initializer (zeros when None)
         self.initial = initial
 
     @classmethod
     def from_config(cls, family, config) -> "OpenAIES":
-        return cls(family.n_params, population=config.population, sigma=config.sigma, lr=config.lr,
-                   optimizer=config.optimizer, momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
-                   l2=config.l2, shaping=config.shaping, top_directions=config.top_directions,
-                   normalize_step=config.normalize_step, orthogonal=config.orthogonal, sigma_decay=config.sigma_decay,
-                   sigma_min=config.sigma_min, initial=family.initial_genome)
+        return cls(family.n_params, **config.strategy_kwargs(), initial=family.initial_genome)
 
     def init(self, seed: int) -> OpenAIESState:
         theta = np.zeros(self.n_params) if self.initial is None else np.asarray(self.initial(seed), np.float64).copy()
