@@ -3,8 +3,8 @@ cross-compiled for a Cortex-M4 (`arm-none-eabi-gcc -Os -mcpu=cortex-m4 -mthumb`)
 
 Run:  python benchmarks/mcu.py [ENV ...] [--keep DIR]
 
-For each environment (hopper, halfcheetah, cartpole-pomdp) the binary, real linear,
-Toeplitz and chromatic policies (the `*-binary`, `*-ars`, `*-toeplitz`, `*-chromatic`
+For each environment (hopper, halfcheetah, swimmer, lunarlander, cartpole-pomdp) the binary,
+real linear, Toeplitz and chromatic policies (the `*-binary`, `*-ars`, `*-toeplitz`, `*-chromatic`
 presets; `--keep DIR`: the trained runs `DIR/PRESET-0/` when present, else the preset's
 architecture with its initial genome -- the sizes depend on the architecture, not on the
 weights' values) are exported to C and compiled twice:
@@ -39,6 +39,8 @@ POLICIES = {
     "hopper": [("binary", "hopper-binary"), ("linear", "hopper-ars"), ("toeplitz", "hopper-toeplitz"), ("chromatic", "hopper-chromatic")],
     "halfcheetah": [("binary", "halfcheetah-binary"), ("linear", "halfcheetah-ars"), ("toeplitz", "halfcheetah-toeplitz"),
                     ("chromatic", "halfcheetah-chromatic")],
+    "swimmer": [("binary", "swimmer-binary"), ("linear", "swimmer-ars"), ("chromatic", "swimmer-chromatic")],
+    "lunarlander": [("binary", "lunarlander"), ("linear", "lunarlander-es")],
     "cartpole-pomdp": [("binary_rnn", "cartpole-pomdp"), ("lstm", "cartpole-pomdp-lstm")],
 }
 MAIN = """#include <stdint.h>
@@ -152,7 +154,7 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("envs", nargs="*", default=["hopper", "halfcheetah", "cartpole-pomdp"])
+    parser.add_argument("envs", nargs="*", default=list(POLICIES))
     parser.add_argument("--keep", help="trained runs DIR/PRESET-0 (benchmarks/binary_mujoco.py compare --keep DIR)")
     parser.add_argument("--out", default=str(RESULTS / "mcu.json"))
     args = parser.parse_args(argv)
