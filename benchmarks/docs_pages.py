@@ -190,6 +190,13 @@ def binary_locomotion_page() -> str:
         from binary_mujoco import compare_table
 
         out.append(section("Binary against real", "python benchmarks/binary_mujoco.py compare", compare_table(d) + "\n"))
+    d = load("mcu.json")
+    if d:
+        out.append(section("Sizes", "python benchmarks/mcu.py", sizes_table(d) + "\n",
+                           "Weight and threshold bits as the chromatic paper (Choromanski et al. 2019) counts them, against a quarter of its "
+                           "compact policy for the same environment. The observation filter (a mean and a standard deviation per observation "
+                           "component, float32), which ARS and the paper leave out, is beside it; the binary policies' C stores their "
+                           "thermometer edges expanded, and the flash column includes them."))
     d = load("binary_mujoco_experiments.json")
     if d:
         from binary_mujoco import experiment_table
@@ -197,6 +204,23 @@ def binary_locomotion_page() -> str:
         out.append(section("Experiment table (failures included)", "python benchmarks/binary_mujoco.py experiment LABEL PRESET --set KEY=VALUE ...",
                            experiment_table(d) + "\n"))
     return "".join(out).rstrip() + "\n"
+
+
+#: the chromatic paper's compact policies (Choromanski et al. 2019: storage bits of the compact policies)
+PAPER_BITS = {"hopper": 3960, "halfcheetah": 6571}
+
+
+def sizes_table(d: dict) -> str:
+    rows = []
+    for env, rs in d.items():
+        if env not in PAPER_BITS:
+            continue
+        for r in rs:
+            frac = r["bits"] / PAPER_BITS[env]
+            rows.append([env, r["label"], f"`{r['preset']}`", fmt(r["bits"]), fmt(r.get("filter_bits")) if r.get("filter_bits") else "-",
+                         f"{r['policy_flash']:,} B", fmt(PAPER_BITS[env]), f"{frac:.2f}" + (" (<= 1/4)" if frac <= 0.25 else "")])
+    return table(["environment", "policy", "preset", "weight + threshold bits", "observation filter bits", "flash (Cortex-M4)",
+                  "chromatic paper's compact policy", "fraction of the paper's"], rows, "lllrrrrr")
 
 
 def chromatic_page() -> str:
@@ -354,7 +378,7 @@ def headline() -> str:
     if d:
         for env, rs in d.items():
             for r in rs:
-                if r["label"] in ("binary", "binary_rnn"):
+                if r["label"] in ("binary", "binary_rnn") and env in ("hopper", "cartpole-pomdp"):
                     rows.append([f"{env} `{r['preset']}` exported to C, Cortex-M4", "`python benchmarks/mcu.py`",
                                  f"{r['policy_flash']:,} B flash, {r['stack']:,} B stack ({r['bits']:,} weight and threshold bits)"])
     return table(["task", "command", "result"], rows) if rows else "(no results measured yet)\n"

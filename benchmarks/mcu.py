@@ -137,7 +137,8 @@ def measure(net, label: str, tmp: Path) -> dict:
     empty = firmware(tmp, f"{label}_empty", MAIN.format(decl="", n_obs=n_obs, call="    sink = obs_in[0];\n"), [])
     return {"policy_flash": flash, "policy_static_ram": ram, "stack": stack, "state_bytes": 8 * net.state_size if stateful else 0,
             "firmware_flash_added": with_policy[0] - empty[0], "firmware_ram_added": with_policy[1] - empty[1],
-            "family": getattr(net, "family", "binary_mlp"), "layer_sizes": list(net.layer_sizes)}
+            "family": getattr(net, "family", "binary_mlp"), "layer_sizes": list(net.layer_sizes), "n_obs": int(n_obs),
+            "filter_bits": 64 * int(n_obs)}
 
 
 def table(results: dict) -> str:
