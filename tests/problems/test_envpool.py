@@ -107,11 +107,11 @@ def test_envpool_input_errors_are_one_line_config_errors():
 
 
 def test_a_batch_of_step_results_ends_fails_or_continues_each_episode():
-    """_absorb, the compiled bookkeeping of one EnvPool step, against hand-worked rows: an
+    """_absorb, the compiled bookkeeping of one step of either Gymnasium loop, against hand-worked rows: an
     ended episode keeps its return, a NaN reward, an episode at the step limit and a NaN
     observation are failures (codes the loop turns into reasons), the rest go on and add
     their observation to their member's statistics."""
-    from genome.problems.envpool import BAD_OBS, BAD_REWARD, ENDED, RUNNING, STEP_LIMIT, _absorb
+    from genome.problems.episodes import BAD_OBS, BAD_REWARD, ENDED, RUNNING, STEP_LIMIT, _absorb
 
     k = 5
     member, episode = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 1, 0])

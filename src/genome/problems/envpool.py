@@ -21,12 +21,11 @@ and seed, though not the same numbers as the same run on the Gymnasium backend.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from genome.errors import ConfigError
-from genome.policies.heads import ARGMAX, continuous_actions
 from genome.problems.base import EpisodeRequest, EvalResult
-from genome.problems.gym_env import episode_seed, raw_observations, record_observation
+from genome.problems.episodes import EpisodeSlots
+from genome.problems.gym_env import episode_seed, raw_observations
 
 
 def make_pool(env_id: str, env_kwargs: dict, seeds: list[int], max_episode_steps: int = 0):
@@ -48,71 +47,15 @@ def make_pool(env_id: str, env_kwargs: dict, seeds: list[int], max_episode_steps
         raise ConfigError(f"EnvPool cannot make {env_id!r} with env.kwargs {env_kwargs}: {type(exc).__name__}: {exc}{hint}") from None
 
 
-#: what a step did to an episode (``_absorb``'s codes)
-RUNNING, ENDED, BAD_REWARD, STEP_LIMIT, BAD_OBS = 0, 1, 2, 3, 4
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _absorb(ids, o, r, terminated, truncated, member, episode, steps, ret, active, frames, returns, obs, check,
-            obs_count, obs_sum, obs_sumsq, step_limit, codes):
-    """One batch of EnvPool's step results into the episodes' state (rows in ``ids`` order);
-    ``codes[row]`` says what happened (RUNNING, ENDED or a failure the caller records)."""
-    for row in range(ids.shape[0]):
-        j = ids[row]
-        m, e = member[j], episode[j]
-        steps[j] += 1
-        frames[m, e] += 1
-        if not np.isfinite(r[row]):
-            codes[row] = BAD_REWARD
-            active[j] = False
-            continue
-        ret[j] += r[row]
-        if terminated[row] or truncated[row]:
-            returns[m, e] = ret[j]
-            active[j] = False
-            codes[row] = ENDED
-            continue
-        if steps[j] >= step_limit:
-            codes[row] = STEP_LIMIT
-            active[j] = False
-            continue
-        ok = True
-        if check:
-            for d in range(o.shape[1]):
-                if not np.isfinite(o[row, d]):
-                    ok = False
-        if not ok:
-            codes[row] = BAD_OBS
-            active[j] = False
-            continue
-        codes[row] = RUNNING
-        obs_count[m] += 1
-        for d in range(o.shape[1]):
-            obs[j, d] = o[row, d]
-        if obs_sum.shape[0] > 0:
-            for d in range(o.shape[1]):
-                v = np.float64(o[row, d])
-                obs_sum[m, d] += v
-                obs_sumsq[m, d] += v * v
-
-
 def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: EpisodeRequest) -> EvalResult:
-    """``GymProblem.evaluate`` on EnvPool: same inputs, same outputs, same failure rules
-    (an exception, a non-finite observation or reward, or an episode past ``step_limit``
-    fails its member alone)."""
+    """``GymProblem.evaluate`` on EnvPool: same inputs, same outputs, the same rules
+    (``problems/episodes.py``: an exception, a non-finite observation or reward, or an
+    episode past ``step_limit`` fails its member alone)."""
     spec, fam = problem.spec, problem.family
     arrays = fam.decode_arrays(genomes)
-    kind, bins, low, high, scale = fam.head.arrays()
+    head_arrays = fam.head.arrays()
     n, episodes = genomes.shape[0], request.episodes
-    returns = np.zeros((n, episodes))
-    frames = np.zeros((n, episodes), dtype=np.int64)
-    failures: dict[int, str] = {}
-    dims = fam.n_inputs
-    raw = raw_observations(fam)
-    obs_count = np.zeros(n)
-    gather = spec.obs_stats
-    obs_sum = np.zeros((n, dims)) if gather else np.zeros((0, 0))
-    obs_sumsq = np.zeros((n, dims)) if gather else np.zeros((0, 0))
+    book = EpisodeSlots(n, episodes, fam.n_inputs, raw_observations(fam), fam.state_size, spec.obs_stats, spec.step_limit)
     n_tasks = n * episodes
     chunk = max(1, spec.slots)
     for first in range(0, n_tasks, chunk):
@@ -121,66 +64,36 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
         seeds = [episode_seed(problem.seed, request.purpose, request.generation, request.episode_id(member_offset + int(m), int(e)))
                  for m, e in zip(member, episode)]
         pool = make_pool(spec.env_id, spec.env_kwargs, seeds, spec.max_episode_steps)
-        k = tasks.size
-        obs = np.zeros((k, dims), dtype=np.uint8 if raw else np.float64)
-        ret = np.zeros(k)
-        steps = np.zeros(k, dtype=np.int64)
-        active = np.ones(k, dtype=bool)
-        state = np.zeros((k, fam.state_size))  # one episode per environment: each starts at zero
-        codes = np.zeros(k, dtype=np.int64)
-        known_failures = len(failures)
-
-        def fail(j: int, reason: str) -> None:
-            failures.setdefault(int(member[j]), reason)
-            active[j] = False
-
+        book.open_slots(tasks.size)  # one environment per task: each runs one episode, its state from zero
+        for j in range(tasks.size):
+            book.begin(j, int(member[j]), int(episode[j]))
         try:
             try:
                 o, info = pool.reset()
             except Exception as exc:  # noqa: BLE001
-                for j in range(k):
-                    fail(j, f"reset raised {type(exc).__name__}: {exc}")
+                for j in range(tasks.size):
+                    book.stop(j, f"reset raised {type(exc).__name__}: {exc}")
                 continue
             if spec.observe:
                 o = np.asarray(o)[:, list(spec.observe)]
             for row, j in enumerate(info["env_id"].tolist()):
-                arr = np.asarray(o[row]).reshape(-1)
-                if not record_observation(obs[j], arr, arr.dtype.kind == "f", int(member[j]), obs_count, obs_sum, obs_sumsq):
-                    fail(j, "reset returned a non-finite observation")
+                book.first_observation(j, o[row])
             while True:
-                if len(failures) != known_failures:  # a member failed (here or in an earlier chunk): stop its episodes
-                    known_failures = len(failures)
-                    active &= ~np.isin(member, np.fromiter(failures, dtype=np.int64))
-                idx = np.flatnonzero(active)
+                idx = book.busy()  # a member failed (here or in an earlier chunk): its episodes stop
                 if idx.size == 0:
                     break
-                rows = state[idx]
-                scores = fam.forward_indexed(arrays, member[idx], obs[idx], rows)
-                state[idx] = rows
-                if kind == ARGMAX:
-                    actions = np.argmax(scores, axis=1)
-                else:
-                    actions = np.empty((idx.size, fam.head.action_dim), dtype=np.float32)
-                    continuous_actions(scores, kind, bins, low, high, scale, actions)
+                actions = book.actions(fam, arrays, head_arrays, idx)
                 try:
                     o, r, terminated, truncated, info = pool.step(actions, idx.astype(np.int32))
                 except Exception as exc:  # noqa: BLE001 - the whole batch's step failed
                     for j in idx.tolist():
-                        fail(j, f"step raised {type(exc).__name__}: {exc}")
+                        book.stop(j, f"step raised {type(exc).__name__}: {exc}")
                     break
                 ids = np.asarray(info["env_id"], dtype=np.int64)
                 o = np.asarray(o).reshape(ids.size, -1)
                 if spec.observe:
-                    o = np.ascontiguousarray(o[:, list(spec.observe)])
-                _absorb(ids, o, np.asarray(r, dtype=np.float64), np.asarray(terminated), np.asarray(truncated), member, episode, steps, ret,
-                        active, frames, returns, obs, o.dtype.kind == "f", obs_count, obs_sum, obs_sumsq, spec.step_limit, codes)
-                for row in np.flatnonzero(codes[: ids.size] >= BAD_REWARD).tolist():
-                    j, code = int(ids[row]), codes[row]
-                    fail(j, f"non-finite reward {r[row]} at step {steps[j]}" if code == BAD_REWARD else
-                         f"episode did not end within the step limit of {spec.step_limit} steps" if code == STEP_LIMIT else
-                         f"non-finite observation at step {steps[j]}")
+                    o = o[:, list(spec.observe)]
+                book.absorb(ids, o, r, terminated, truncated)
         finally:
             pool.close()
-    for m in failures:
-        returns[m] = np.nan
-    return EvalResult(returns, frames, failures, obs_count, obs_sum if gather else None, obs_sumsq if gather else None)
+    return book.result()

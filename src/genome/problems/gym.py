@@ -7,7 +7,8 @@ busy slots go through the policy family's population kernel in one call
 observations to bits first, the real-valued ones normalize them). Per-slot stepping (rather than
 ``SyncVectorEnv``) is what lets one member fail alone: an environment that raises,
 returns a NaN/inf observation or reward, or runs past ``step_limit`` steps fails that
-member with a recorded reason (fitness NaN: it ranks last), never the run.
+member with a recorded reason (fitness NaN: it ranks last), never the run (the rules are
+``problems/episodes.py``'s, shared with EnvPool).
 
 Episode ``e`` of member ``m`` resets with a seed drawn from ``(seed, purpose, generation,
 e)`` (common start states) or ``(..., m * episodes + e)``; the same members give the same
@@ -16,15 +17,14 @@ numbers whichever worker runs them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from genome.nets.conv import one_blas_thread
-from genome.policies.heads import ARGMAX, continuous_actions
 from genome.problems.base import EpisodeRequest, EvalResult
-from genome.problems.gym_env import episode_seed, make_env, raw_observations, record_observation
+from genome.problems.episodes import EpisodeSlots
+from genome.problems.gym_env import episode_seed, make_env, raw_observations
 
 
 @dataclass(frozen=True)
@@ -84,36 +84,13 @@ class GymProblem:
             return evaluate_envpool(self, genomes, member_offset, request)
         spec, fam = self.spec, self.family
         arrays = fam.decode_arrays(genomes)
-        head = fam.head
-        n, episodes = genomes.shape[0], request.episodes
-        returns = np.zeros((n, episodes))
-        frames = np.zeros((n, episodes), dtype=np.int64)
-        failures: dict[int, str] = {}
-        dims = fam.n_inputs
-        raw = raw_observations(fam)
-        obs_count = np.zeros(n)
-        obs_sum = np.zeros((n, dims)) if spec.obs_stats else None
-        obs_sumsq = np.zeros((n, dims)) if spec.obs_stats else None
-        n_tasks = n * episodes
+        head_arrays = fam.head.arrays()
+        episodes = request.episodes
+        n_tasks = genomes.shape[0] * episodes
+        book = EpisodeSlots(genomes.shape[0], episodes, fam.n_inputs, raw_observations(fam), fam.state_size, spec.obs_stats, spec.step_limit)
         slots = min(spec.slots, n_tasks)
-        slot_task = np.full(slots, -1, dtype=np.int64)
-        state = np.zeros((slots, fam.state_size))  # each slot's recurrent state (no columns without memory)
-        slot_steps = [0] * slots  # plain lists: scalar access from Python is cheaper than numpy's
-        slot_return = [0.0] * slots
-        obs = np.zeros((slots, dims), dtype=np.uint8 if raw else np.float64)
+        book.open_slots(slots)
         next_task = 0
-
-        def fail(m: int, reason: str) -> None:
-            failures.setdefault(m, reason)
-
-        gather = obs_sum is not None
-        no_stats = np.zeros((0, 0))
-
-        def observe(slot: int, o) -> bool:
-            arr = np.asarray(o).reshape(-1)
-            m = slot_task[slot] // episodes
-            return record_observation(obs[slot], arr, arr.dtype.kind == "f", m, obs_count, obs_sum if gather else no_stats, obs_sumsq if gather else no_stats)
-
         rotation = None  # stratified starts (ALE no-op counts enumerated): this request's rotation of the counts
         if request.stratified:
             from genome.problems.ale_starts import NOOP_MAX, stratified_noops
@@ -121,77 +98,56 @@ class GymProblem:
             rotation = episode_seed(self.seed, request.purpose, request.generation, 0) % NOOP_MAX
 
         def start(slot: int) -> None:
+            """The slot takes the next task whose member has not failed, or goes idle."""
             nonlocal next_task
             while next_task < n_tasks:
-                task = next_task
+                m, e = divmod(next_task, episodes)
                 next_task += 1
-                m, e = divmod(task, episodes)
-                if m in failures:
+                if m in book.failures:
                     continue
+                book.begin(slot, m, e)
                 episode_id = request.episode_id(member_offset + m, e)
-                slot_task[slot], slot_steps[slot], slot_return[slot] = task, 0, 0.0
-                state[slot] = 0.0
                 try:
                     options = None if rotation is None else {"noops": stratified_noops(episode_id, rotation)}
                     o, _ = self._env(slot).reset(seed=episode_seed(self.seed, request.purpose, request.generation, episode_id), options=options)
                 except Exception as exc:  # noqa: BLE001 - any environment error fails the member only
-                    fail(m, f"reset raised {type(exc).__name__}: {exc}")
+                    book.stop(slot, f"reset raised {type(exc).__name__}: {exc}")
                     continue
-                if not observe(slot, o):
-                    fail(m, "reset returned a non-finite observation")
-                    continue
-                return
-            slot_task[slot] = -1
+                if book.first_observation(slot, o):
+                    return
+            book.idle(slot)
 
         for s in range(slots):
             start(s)
         envs = [self._env(s) for s in range(slots)]
-        kind, bins, low, high, scale = head.arrays()
-        limit = spec.step_limit
         # BLAS (the conv family's matrix products) on one thread for the whole loop: its bits
         # depend on the thread count, and switching it per step costs more than the step
         with one_blas_thread():
             while True:
-                busy = np.flatnonzero(slot_task >= 0)
+                busy = book.busy()
                 if busy.size == 0:
                     break
-                members = slot_task[busy] // episodes
-                rows = state[busy]
-                scores = fam.forward_indexed(arrays, members, obs[busy], rows)
-                state[busy] = rows
-                if kind == ARGMAX:
-                    actions = np.argmax(scores, axis=1).tolist()  # ties to the lowest index
-                else:
-                    actions = np.empty((busy.size, head.action_dim), dtype=np.float32)
-                    continuous_actions(scores, kind, bins, low, high, scale, actions)
+                actions = book.actions(fam, arrays, head_arrays, busy)
+                if actions.ndim == 1:
+                    actions = actions.tolist()
+                stepped, obs, rewards, terminated, truncated = [], [], [], [], []
                 for i, s in enumerate(busy.tolist()):
-                    m, e = divmod(int(slot_task[s]), episodes)
-                    if m in failures:  # failed in another slot meanwhile
-                        start(s)
+                    if book.member[s] in book.failures:  # failed in another slot this round
                         continue
                     try:
-                        o, r, terminated, truncated, _ = envs[s].step(actions[i])
+                        o, r, term, trunc, _ = envs[s].step(actions[i])
                     except Exception as exc:  # noqa: BLE001
-                        fail(m, f"step raised {type(exc).__name__}: {exc}")
-                        start(s)
+                        book.stop(s, f"step raised {type(exc).__name__}: {exc}")
                         continue
-                    slot_steps[s] += 1
-                    frames[m, e] += 1
-                    r = float(r)
-                    if not math.isfinite(r):
-                        fail(m, f"non-finite reward {r} at step {slot_steps[s]}")
-                        start(s)
-                        continue
-                    slot_return[s] += r
-                    if terminated or truncated:
-                        returns[m, e] = slot_return[s]
-                        start(s)
-                    elif slot_steps[s] >= limit:
-                        fail(m, f"episode did not end within the step limit of {limit} steps")
-                        start(s)
-                    elif not observe(s, o):
-                        fail(m, f"non-finite observation at step {slot_steps[s]}")
-                        start(s)
-        for m in failures:
-            returns[m] = np.nan
-        return EvalResult(returns, frames, failures, obs_count, obs_sum, obs_sumsq)
+                    stepped.append(s)
+                    obs.append(np.asarray(o).reshape(-1))
+                    rewards.append(r)
+                    terminated.append(term)
+                    truncated.append(trunc)
+                if stepped:
+                    book.absorb(np.array(stepped), np.stack(obs), np.array(rewards, dtype=np.float64), np.array(terminated, dtype=bool),
+                                np.array(truncated, dtype=bool))
+                book.busy()  # a member failed this round: its other slots stop too
+                for s in np.flatnonzero(~book.active & (book.member >= 0)).tolist():
+                    start(s)
+        return book.result()
