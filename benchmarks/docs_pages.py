@@ -262,6 +262,14 @@ def memory_page() -> str:
 
         out.append(section("Partially observable tasks", "python benchmarks/memory.py", mem_table(d) + "\n",
                            "Each row: `genome train PRESET --seed S` (warm cache), then `genome eval RUN --episodes 100`. A feed-forward row is the same preset with the family switched, the same budget."))
+        from memory import POPGYM_REFERENCE, popgym_table
+
+        if any(r["task"] in POPGYM_REFERENCE for r in d["rows"]):
+            out.append(section("POPGym", "python benchmarks/memory.py popgym-cartpole-easy popgym-cartpole-medium popgym-cartpole-hard",
+                               popgym_table(d) + "\n",
+                               "POPGym's numbers are its appendix's MMER (the best mean return seen during training, three PPO trials), "
+                               "as quoted by secondary sources and not checked against the paper here; genome's are an independent "
+                               "100-episode evaluation of the final policy, a stricter measure. Returns are POPGym's own, normalized to [0, 1]."))
     else:
         out.append("Not measured yet: `python benchmarks/memory.py` writes `benchmarks/results/memory.json`.\n")
     return "".join(out).rstrip() + "\n"
