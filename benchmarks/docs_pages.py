@@ -289,6 +289,17 @@ def speed_page() -> str:
         out.append(section("Your own environment against the built-in one", "python benchmarks/native_env.py",
                            table(["CartPole", "threads", "steps/s", "against built-in"], rows, "lrrr")
                            + f"\nFirst run of the user environment, cold: {d['user_cold_seconds']:.1f} s for the whole command (the built-in one, cold: {d['builtin_cold_seconds']:.1f} s).\n"))
+    if d and d.get("examples"):
+        groups: dict[str, list[dict]] = {}
+        for r in d["examples"]:
+            groups.setdefault(r["file"], []).append(r)
+        rows = [[f"`{f}`", f"`{rs[0]['command']}`", f"{sum(r['solved'] for r in rs)}/{len(rs)}", ", ".join(fmt(r["eval_mean"], 2) for r in rs),
+                 fmt(statistics.median(r["frames"] for r in rs) / 1e6, 2) + " M", fmt(statistics.median(r["wall_seconds"] for r in rs), 1) + " s"]
+                for f, rs in groups.items()]
+        out.append(section("The examples to their thresholds", "python benchmarks/native_env.py examples",
+                           table(["file", "command (from examples/native_envs/, plus --seed S)", "solved", "independent 100-episode eval per seed",
+                                  "frames (median)", "whole command (median)"], rows, "lllrrr"),
+                           "A copy of examples/native_envs/ in a temporary folder, outside the repository; seeds 0, 1, 2."))
     d = load("forward.json")
     if d:
         net = "-".join(map(str, d["network"]))

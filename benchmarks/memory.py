@@ -1,7 +1,7 @@
 """Policies with memory on partially observable tasks: recurrent families against
 feed-forward ones given the same budget, and POPGym's tasks.
 
-Run:  python benchmarks/memory.py [TASK ...] [--seeds 0 1 2] [--keep DIR]
+Run:  python benchmarks/memory.py [TASK ...] [--seeds 0 1 2] [--families lstm ...] [--keep DIR]
       python benchmarks/memory.py table
 
 Tasks (each row: `genome train PRESET --seed S [--set ...]` as a user types it, warm cache,
@@ -49,11 +49,13 @@ TASKS = {
 }
 
 
-def run_task(task: str, seeds: list[int], out: Path) -> list[dict]:
+def run_task(task: str, seeds: list[int], out: Path, families: list[str] | None = None) -> list[dict]:
     import subprocess
 
     rows = []
     for label, args, threshold, memory in TASKS[task]:
+        if families and label not in families:
+            continue
         for seed in seeds:
             name = f"{task}-{label}-{seed}"
             wall = train_once(args, out, name, seed)
@@ -116,6 +118,7 @@ def main(argv=None) -> None:
     parser.add_argument("tasks", nargs="*", default=["cartpole-positions", "pendulum-angle"])
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--keep", help="keep run directories here (finished runs are reported, not retrained)")
+    parser.add_argument("--families", nargs="*", help="only these rows' families (default: all)")
     args = parser.parse_args(argv)
     data = json.loads(OUT.read_text()) if OUT.exists() else {"rows": []}
     if args.tasks != ["table"]:
@@ -123,7 +126,7 @@ def main(argv=None) -> None:
             out = Path(args.keep) if args.keep else Path(tmp)
             out.mkdir(parents=True, exist_ok=True)
             for task in args.tasks:
-                rows = run_task(task, args.seeds, out)
+                rows = run_task(task, args.seeds, out, args.families)
                 keys = {(r["task"], r["family"], r["seed"]) for r in rows}
                 data["rows"] = [r for r in data["rows"] if (r["task"], r["family"], r["seed"]) not in keys] + rows
                 save(data, OUT)
