@@ -379,10 +379,12 @@ def headline() -> str:
             if entry.get("binary") and entry.get("real"):
                 b = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["binary"])
                 r = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["real"])
+                bf = statistics.median(x["frames"] if x["solved"] else float("inf") for x in entry["binary"])
+                rf = statistics.median(x["frames"] if x["solved"] else float("inf") for x in entry["real"])
                 rows.append([f"{ENVS[env][0]}, binary linear policy ({entry['binary'][0]['size_bits']:,} bits) against the real `{ENVS[env][3]}`",
                              "`python benchmarks/binary_mujoco.py compare`",
-                             f"binary {sum(x['solved'] for x in entry['binary'])}/{len(entry['binary'])} solved, median {fmt(b, 0)} training episodes; "
-                             f"real {sum(x['solved'] for x in entry['real'])}/{len(entry['real'])}, median {fmt(r, 0)}"])
+                             f"binary {sum(x['solved'] for x in entry['binary'])}/{len(entry['binary'])} solved, median {fmt(b, 0)} training episodes "
+                             f"({mfr(bf)} steps); real {sum(x['solved'] for x in entry['real'])}/{len(entry['real'])}, median {fmt(r, 0)} ({mfr(rf)} steps)"])
     d = load("memory.json")
     if d:
         cart = [r for r in d.get("rows", []) if r["task"] == "cartpole-positions"]

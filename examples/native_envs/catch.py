@@ -6,7 +6,14 @@ agent moves a paddle along the bottom row (left, stay, right). Reward +1 if the 
 under the ball when it reaches the bottom row, else -1; the episode then ends (9 steps).
 The observation is the board: 50 values, 1 where the ball or the paddle is.
 
-    genome train catch.py:Catch --target 0.99
+    genome train catch.py:Catch --set policy.family=linear --set env.episodes=10 \
+        --set strategy.population=50 --set strategy.sigma=0.1 --set strategy.lr=0.05
+
+A real linear policy (50 -> 3) solves it in 7-15 generations on seeds 0-2. The binary
+MLP (`--set policy.bits_per_dim=1 --set policy.hidden=[32]`, Bernoulli NES) solved seeds 0
+and 2 in 321-443 generations but seed 1 stayed at 0.72 (it misses one column) for 500
+generations with every variant tried (hidden [], [64] or [32, 32], 10 episodes, lr 3,
+entropy 0.1, theta_max 2).
 """
 
 import numpy as np
