@@ -268,8 +268,10 @@ def memory_page() -> str:
             out.append(section("POPGym", "python benchmarks/memory.py popgym-cartpole-easy popgym-cartpole-medium popgym-cartpole-hard",
                                popgym_table(d) + "\n",
                                "POPGym's numbers are its appendix's MMER (the best mean return seen during training, three PPO trials), "
-                               "as quoted by secondary sources and not checked against the paper here; genome's are an independent "
-                               "100-episode evaluation of the final policy, a stricter measure. Returns are POPGym's own, normalized to [0, 1]."))
+                               "as quoted by secondary sources and not checked against the paper here; its step budget is its baseline "
+                               "script's (popgym/baselines/ppo.py in POPGym's repository: 15 M timesteps per trial). genome's are an "
+                               "independent 100-episode evaluation of the final policy, a stricter measure. Returns are POPGym's own, "
+                               "normalized to [0, 1]."))
     else:
         out.append("Not measured yet: `python benchmarks/memory.py` writes `benchmarks/results/memory.json`.\n")
     return "".join(out).rstrip() + "\n"

@@ -72,14 +72,16 @@ def run_task(task: str, seeds: list[int], out: Path, families: list[str] | None 
 
 #: POPGym's published baselines (Morad et al., ICLR 2023, appendix Table 3: MMER, the
 #: maximum over training of the mean episodic return, normalized to [0, 1]; mean of three
-#: trials of PPO): the best memory model and the MLP. Transcribed from secondary sources
-#: quoting the table, not checked against the paper's PDF here.
+#: trials of PPO): the best memory model and the MLP. The values are transcribed from
+#: secondary sources quoting the table, not checked against the paper's PDF here; the step
+#: budget is POPGym's own baseline script (popgym/baselines/ppo.py: POPGYM_STEPS, default
+#: 15e6 timesteps per trial; 4 workers x 16 environments, a 128-unit MLP around a 256-unit memory).
 POPGYM_REFERENCE = {
     "popgym-cartpole-easy": {"env": "PositionOnlyCartPoleEasy (StatelessCartPoleEasy)", "best": ("LSTM", 1.0), "mlp": 0.722},
     "popgym-cartpole-medium": {"env": "PositionOnlyCartPoleMedium", "best": ("LSTM", 1.0), "mlp": 0.398},
     "popgym-cartpole-hard": {"env": "PositionOnlyCartPoleHard", "best": ("LSTM", 1.0), "mlp": 0.265},
 }
-POPGYM_STEPS = "about 10-15 M environment steps of PPO per trial"
+POPGYM_STEPS = "15 M environment steps of PPO per trial"
 
 
 def popgym_table(data: dict) -> str:
