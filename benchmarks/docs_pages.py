@@ -397,6 +397,17 @@ def headline() -> str:
                 if fr:
                     parts.append(f"`{family}` {sum(r['reached'] for r in fr)}/{len(fr)} (median {statistics.median(r['wall_seconds'] for r in fr):.1f} s)")
             rows.append(["CartPole-v1 with positions only (no velocities), independent eval >= 475", "`python benchmarks/memory.py`", "; ".join(parts)])
+        from memory import POPGYM_REFERENCE
+
+        parts = []
+        for task in POPGYM_REFERENCE:
+            pr = [r for r in d["rows"] if r["task"] == task]
+            if pr:
+                parts.append(f"{task.rsplit('-', 1)[1].capitalize()} {sum(r['reached'] for r in pr)}/{len(pr)} "
+                             f"(median {mfr(statistics.median(r['frames'] for r in pr))} steps)")
+        if parts:
+            rows.append(["POPGym's PositionOnlyCartPole, `lstm`, independent eval >= 0.999 of the maximum (POPGym's PPO baselines: 15 M steps)",
+                         "`python benchmarks/memory.py popgym-cartpole-easy ...`", "; ".join(parts)])
     d = load("mcu.json")
     if d:
         for env, rs in d.items():
