@@ -23,6 +23,7 @@ checks that a run gives the same policy bytes). Writes benchmarks/results/native
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -78,7 +79,6 @@ def readme_commands() -> list[tuple[str, list[str]]]:
 
 
 def examples(seeds: list[int]) -> list[dict]:
-    import json
     import shutil
 
     rows = []
@@ -107,11 +107,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--out", default=str(RESULTS / "native_env.json"))
     args = parser.parse_args(argv)
+    previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}  # each mode keeps the other's rows
     if args.mode == "examples":
-        import json
-
-        results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
-        results["examples"] = examples(args.seeds)
+        results = {**previous, "examples": examples(args.seeds)}
         save(results, args.out)
         return results
     trained = genome.train("cartpole", seed=0).policy
@@ -130,9 +128,6 @@ def main(argv=None) -> dict:
         for label, r in rates.items():
             rows.append({"label": label, "threads": numba.get_num_threads(), "steps_per_s": max(r), "ratio": max(r) / base})
             print(f"{label}, {numba.get_num_threads()} thread(s): {max(r) / 1e6:.1f} M steps/s ({max(r) / base:.2f} of the built-in)", flush=True)
-    import json
-
-    previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     results = {**previous, "cores": numba.config.NUMBA_NUM_THREADS, "numba": numba.__version__, "rows": rows,
                "user_cold_seconds": cold(["cartpole.py:CartPole"], EXAMPLE.parent),
                "builtin_cold_seconds": cold(["cartpole"], EXAMPLE.parent)}
