@@ -315,8 +315,14 @@ def speed_page() -> str:
     if d:
         rows = [[mode, f"{statistics.median(v):.2f} s", ", ".join(f"{x:.2f}" for x in v)] for mode, v in d["cold_seconds"].items()]
         rows.append(["warm (seeds 0-9)", f"{d['warm_median_seconds']:.2f} s", f"{min(d['warm_seconds']):.2f}-{max(d['warm_seconds']):.2f}"])
-        out.append(section("Cold start: `genome train cartpole` with an empty numba cache", "python benchmarks/cold_start.py",
-                           table(["mode", "median", "runs"], rows, "lrl")))
+        command = "python benchmarks/cold_start.py"
+        if "baseline" in d:
+            b = d["baseline"]
+            command += " --baseline DIR"
+            rows.append([f"baseline {b['commit']}, cold (default)", f"{statistics.median(b['cold_seconds']):.2f} s", ", ".join(f"{x:.2f}" for x in b["cold_seconds"])])
+            rows.append([f"baseline {b['commit']}, warm", f"{statistics.median(b['warm_seconds']):.2f} s", f"{min(b['warm_seconds']):.2f}-{max(b['warm_seconds']):.2f}"])
+        out.append(section("Cold start: `genome train cartpole` with an empty numba cache", command,
+                           table(["mode", "median", "runs"], rows, "lrl") + f"\n{d['cpu']}, {d['cores']} cores.\n"))
     d = load("gym_throughput.json")
     if d:
         rows = [[r["env"], f"{r['bare_steps_per_s'] / 1e3:.1f} k", f"{r['genome_steps_per_s'] / 1e3:.1f} k", f"{r['ratio']:.0%}",
