@@ -1,7 +1,8 @@
 """Fused rollouts of real-valued policies in native environments.
 
 The real-valued counterpart of :mod:`genome.problems.fused`: normalizer -> dense layers ->
-action head -> environment step, all compiled, ``prange`` over (member, episode) tasks.
+action head -> environment step, all compiled, the (member, episode) tasks split over
+numba's threads (genome/parallel.py).
 One compiled function serves every native environment and every real-valued family (the
 environment is a run-time argument; families differ only in how a genome expands to the
 flat parameters, which happens before the call), so the first run of a new (environment,
@@ -16,11 +17,11 @@ the rows up in member order (docs/architecture.md).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from genome.envs.native import USER_KERNELS, env_observe, env_reset, env_step, observe_subset
 from genome.nets.dense import dense_forward, normalize_into
-from genome.parallel import PRANGE_ONLY
+from genome.parallel import PRANGE_ONLY, threads_for
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import random_uniform
 from genome.problems.fused import task_key
@@ -29,9 +30,9 @@ from genome.problems.fused import task_key
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout_dense(
     kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
-    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
+    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step,
 ):
-    """Fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
+    """For tasks ``first, first + step, ...``: fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
     observation sums ``obs_sum`` / ``obs_sumsq`` (``(tasks, obs_dims)``; pass ``(0, 0)``
     arrays to skip gathering); ``dims``: the environment's buffer sizes."""
     n_members, episodes = returns.shape
@@ -41,7 +42,7 @@ def _rollout_dense(
         width = max(width, s)
     n_obs = sizes[0]
     gather = obs_sum.shape[0] > 0
-    for task in prange(n_tasks):
+    for task in range(first, n_tasks, step):
         m = task // episodes
         e = task % episodes
         state = np.zeros(dims[0])
@@ -83,21 +84,36 @@ def _rollout_dense(
         frames[m, e] = t
 
 
+def _tasks_builtin(kernel, args, first, step):
+    (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
+    _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+
+
+def _tasks_user(kernel, args, first, step):
+    literally(kernel)  # a user environment's code is a constant: its kernels are chosen at typing time
+    (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
+    _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+
+
+_tasks_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_tasks_builtin)
+# a user environment's rollout is never written to numba's disk cache (genome.problems.fused)
+_tasks_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_tasks_user)
+
+
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_dense_builtin(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
-                           seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
-    """:func:`_rollout_dense` for every built-in environment (``kernel`` a run-time code)."""
-    _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
-                   seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+def _rollout_dense_builtin(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, n_threads):
+    """:func:`_rollout_dense` for every built-in environment (``kernel`` a run-time code):
+    thread ``t`` runs tasks ``t, t + n_threads, ...`` (genome/parallel.py)."""
+    for t in prange(n_threads):
+        _tasks_cached(kernel, (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq), np.int64(t), n_threads)
 
 
 def _user_rollout(kernel: int):
     """:func:`_rollout_dense` for a user environment (its code a compile-time constant; not cached)."""
     @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-    def rollout(max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
-                seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
-        _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
-                       seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+    def rollout(max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, n_threads):
+        for t in prange(n_threads):
+            _tasks_uncached(kernel, (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq), np.int64(t), n_threads)
     return rollout
 
 
@@ -108,9 +124,10 @@ def rollout_dense(kernel: int, *args) -> None:
     """Fused rollouts of real-valued networks in native environment ``kernel`` (arguments as
     :func:`_rollout_dense`): one compiled function serves the built-in environments, a user
     environment gets its own."""
+    n_threads = threads_for(args[-4].size)  # returns: one task per (member, episode)
     if kernel < USER_KERNELS:
-        _rollout_dense_builtin(kernel, *args)
+        _rollout_dense_builtin(kernel, *args, n_threads)
         return
     if kernel not in _USER:
         _USER[kernel] = _user_rollout(kernel)
-    _USER[kernel](*args)
+    _USER[kernel](*args, n_threads)

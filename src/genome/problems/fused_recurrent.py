@@ -13,14 +13,14 @@ the feed-forward rollouts; real-valued rollouts sum the observations per task, a
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from genome.encoders.kernels import encode_buckets_into
 from genome.envs.native import USER_KERNELS, env_observe, env_reset, env_step, observe_subset
 from genome.nets.binary_recurrent import binary_recurrent_step
 from genome.nets.kernels import max_words, n_words
 from genome.nets.recurrent import recurrent_step
-from genome.parallel import PRANGE_ONLY
+from genome.parallel import PRANGE_ONLY, threads_for
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import random_uniform
 from genome.problems.fused import task_key
@@ -29,15 +29,15 @@ from genome.problems.fused import task_key
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout_recurrent(
     kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers,
-    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq,
+    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step,
 ):
-    """Fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
+    """For tasks ``first, first + step, ...``: fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
     arrays: not gathered) for real-valued recurrent networks ``params`` (members, n)."""
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     n_in, n_out = dims[1], dims[4]
     gather = obs_sum.shape[0] > 0
-    for task in prange(n_tasks):
+    for task in range(first, n_tasks, step):
         m = task // episodes
         e = task % episodes
         env = np.zeros(buffers[0])
@@ -84,15 +84,15 @@ def _rollout_recurrent(
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout_binary_recurrent(
     kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-    head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames,
+    head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, first, step,
 ):
-    """Fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
+    """For tasks ``first, first + step, ...``: fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
     ``weights`` / ``thresholds`` per member; :mod:`genome.nets.binary_recurrent`)."""
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     n_out = sizes[sizes.shape[0] - 1]
     hidden = sizes[1]
-    for task in prange(n_tasks):
+    for task in range(first, n_tasks, step):
         m = task // episodes
         e = task % episodes
         env = np.zeros(buffers[0])
@@ -131,37 +131,61 @@ def _rollout_binary_recurrent(
         frames[m, e] = t
 
 
+def _recurrent_tasks(kernel, args, first, step):
+    (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
+    _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+
+
+def _recurrent_tasks_user(kernel, args, first, step):
+    literally(kernel)  # a user environment's code is a constant: its kernels are chosen at typing time
+    (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
+    _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+
+
+_recurrent_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_recurrent_tasks)
+_recurrent_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_recurrent_tasks_user)
+
+
+def _binary_recurrent_tasks(kernel, args, first, step):
+    (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames) = args
+    _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, first, step)
+
+
+def _binary_recurrent_tasks_user(kernel, args, first, step):
+    literally(kernel)  # a user environment's code is a constant: its kernels are chosen at typing time
+    (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames) = args
+    _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, first, step)
+
+
+_binary_recurrent_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_binary_recurrent_tasks)
+_binary_recurrent_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_binary_recurrent_tasks_user)
+
+
+# The parallel loops (genome/parallel.py): thread ``t`` runs tasks ``t, t + n_threads, ...``;
+# a user environment's rollouts are never written to numba's disk cache (genome.problems.fused).
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _recurrent_builtin(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
-                       buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
-    _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
-                       buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+def _recurrent_builtin(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, n_threads):
+    for t in prange(n_threads):
+        _recurrent_cached(kernel, (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq), np.int64(t), n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _binary_recurrent_builtin(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts,
-                              edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation,
-                              member_offset, starts_group, returns, frames):
-    _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts,
-                              edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation,
-                              member_offset, starts_group, returns, frames)
+def _binary_recurrent_builtin(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
+    for t in prange(n_threads):
+        _binary_recurrent_cached(kernel, (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames), np.int64(t), n_threads)
 
 
 def _user_entries(kernel: int):
     """Both rollouts for a user environment (its code a compile-time constant; not cached)."""
     @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-    def recurrent(max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
-                  buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq):
-        _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe,
-                           buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)
+    def recurrent(max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, n_threads):
+        for t in prange(n_threads):
+            _recurrent_uncached(kernel, (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq), np.int64(t), n_threads)
 
     @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-    def binary_recurrent(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts,
-                         edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset,
-                         starts_group, returns, frames):
-        _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts,
-                                  edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation,
-                                  member_offset, starts_group, returns, frames)
+    def binary_recurrent(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
+        for t in prange(n_threads):
+            _binary_recurrent_uncached(kernel, (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames), np.int64(t), n_threads)
     return recurrent, binary_recurrent
 
 
@@ -178,16 +202,18 @@ def rollout_recurrent(kernel: int, *args) -> None:
     """Fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
     arrays: not gathered) for real-valued recurrent networks (members x n parameters) in
     native environment ``kernel``."""
+    n_threads = threads_for(args[-4].size)  # returns: one task per (member, episode)
     if kernel < USER_KERNELS:
-        _recurrent_builtin(kernel, *args)
+        _recurrent_builtin(kernel, *args, n_threads)
     else:
-        _entry(kernel, 0)(*args)
+        _entry(kernel, 0)(*args, n_threads)
 
 
 def rollout_binary_recurrent(kernel: int, *args) -> None:
     """Fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
     ``weights`` / ``thresholds`` per member; :mod:`genome.nets.binary_recurrent`)."""
+    n_threads = threads_for(args[-2].size)
     if kernel < USER_KERNELS:
-        _binary_recurrent_builtin(kernel, *args)
+        _binary_recurrent_builtin(kernel, *args, n_threads)
     else:
-        _entry(kernel, 1)(*args)
+        _entry(kernel, 1)(*args, n_threads)
