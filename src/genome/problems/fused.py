@@ -235,26 +235,15 @@ _chunks_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="nu
 _chunks_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_chunks)
 
 
-def _run_chunks(kernel, one_word, args, first, step):
-    """:func:`_chunks`, cached on disk for the built-in environments only."""
-
-
-@overload(_run_chunks, jit_options={"nogil": True, "error_model": "numpy"}, prefer_literal=True)
-def _run_chunks_impl(kernel, one_word, args, first, step):
-    if isinstance(kernel, types.IntegerLiteral) and kernel.literal_value >= USER_KERNELS:
-        return lambda kernel, one_word, args, first, step: _chunks_uncached(kernel, one_word, args, first, step)
-    return lambda kernel, one_word, args, first, step: _chunks_cached(kernel, one_word, args, first, step)
-
-
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _launch(kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    """The parallel loop of a rollout: thread ``t`` of ``n_threads`` runs :func:`_chunks` on
-    chunks ``t, t + n_threads, ...``. The tuples ``enc`` and ``head`` are unpacked out here:
+def _launch(body, kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
+    """The parallel loop of a rollout: thread ``t`` of ``n_threads`` runs ``body`` (a compiled
+    :func:`_chunks`) on chunks ``t, t + n_threads, ...``. The tuples ``enc`` and ``head`` are unpacked out here:
     numba's parallel loop takes no tuple of tuples, and the parts travel as one flat tuple."""
     bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
     head_kind, bins, low, high, scale = head
     for t in prange(n_threads):
-        _run_chunks(kernel, one_word, (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames), np.int64(t), n_threads)
+        body(kernel, one_word, (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames), np.int64(t), n_threads)
 
 
 # One compiled rollout per native environment: ``kernel`` is a compile-time constant in
@@ -266,52 +255,52 @@ def _launch(kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, 
 # shares of the chunks, calling the plain compiled :func:`_chunks` (genome/parallel.py).
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
 def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    _launch(_chunks_cached, PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
 
 
 _ROLLOUTS = {
@@ -334,7 +323,7 @@ def _user_rollout(kernel: int, one_word: bool):
     numba's cache would not see the user's file change."""
     @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
     def rollout(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-        _launch(kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+        _launch(_chunks_uncached, kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
     return rollout
 
 
