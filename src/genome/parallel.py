@@ -6,16 +6,19 @@ cache even where it finds nothing. genome's kernels parallelize one explicit ``p
 each, so they ask for that rewrite only. Inside such a loop, array expressions run serially,
 as they would in a nested parfor anyway.
 
-The fused rollouts keep their ``prange`` loop trivial: ``for t in prange(n_threads)`` calls
-one plain (not parallel) compiled function that does thread ``t``'s share of the work
-(items ``t, t + n_threads, ...``). numba compiles a parfor's body twice -- once in the
-function, once more as a separate "gufunc", after copy propagation and array analysis over
-all of it -- so a rollout written inside the ``prange`` loop compiled in 18 s on this
-project's 2-core machine, and 9 s as a plain function called from it. Python threads
-calling the plain function instead would compile as fast but ran 20-30% slower per
-generation here (a woken thread starts on the busy core), where numba's pool threads wait
-on their own cores. Each item is computed independently, so the results do not depend on
-the thread count.
+The real-valued and recurrent fused rollouts (``problems/fused_dense.py``,
+``problems/fused_recurrent.py``) keep their ``prange`` loop trivial: ``for t in
+prange(n_threads)`` calls one plain (not parallel) compiled function that does thread
+``t``'s share of the tasks (``t, t + n_threads, ...``). numba compiles a parfor's body twice
+-- once in the function, once more as a separate "gufunc", after copy propagation and array
+analysis over all of it -- so a rollout written inside the loop costs about twice the
+compile time. The binary rollouts (``problems/fused.py``) stay written inside their loop:
+as a plain function called from it, CartPole's binary rollout compiled ~25% faster but ran
+~33% slower per step (30 vs 20 M steps/s on one core), which numba's ``noalias`` marking of
+a gufunc's arrays (and not of a plain function's) would explain. Python threads calling a
+plain function instead compile fastest but ran generations 20-30% slower here (a woken
+thread starts on the waker's busy core; numba's pool threads wait on their own cores).
+Each task is computed independently, so the results do not depend on the thread count.
 """
 
 from __future__ import annotations

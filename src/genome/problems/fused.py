@@ -2,8 +2,7 @@
 
 ``rollout_native`` runs ``members x episodes`` episodes with no Python per step, spread
 over numba's threads (chunks of (member, episode) tasks, so that evaluating a single
-policy over many episodes is parallel too; each thread runs its share of the chunks through
-one plain compiled function, genome/parallel.py says why). Start states come from the counter-based
+policy over many episodes is parallel too). Start states come from the counter-based
 generator: episode ``e`` of member ``m`` starts from the key
 ``(seed, purpose, generation, e)`` with common start states (``starts_group = 0``), or
 ``(seed, purpose, generation, (m // starts_group) * episodes + e)`` otherwise (1: every
@@ -28,7 +27,7 @@ compiled rollout per environment, so that the environment dispatch folds away.
 from __future__ import annotations
 
 import numpy as np
-from numba import literally, njit, prange
+from numba import njit, prange
 from numba.core import types
 from numba.extending import overload
 
@@ -38,7 +37,7 @@ from genome.envs.native import (
     env_observe, env_reset, env_step, observe_subset,
 )
 from genome.nets.kernels import forward_one, forward_word, forward_word_argmax, max_words, n_words
-from genome.parallel import PRANGE_ONLY, threads_for
+from genome.parallel import PRANGE_ONLY
 from genome.policies.heads import ARGMAX, argmax_index, continuous_action
 from genome.rng import make_key, random_uniform
 
@@ -164,17 +163,18 @@ def task_key(task, episodes, seed, purpose, generation, member_offset, starts_gr
     return make_key(seed, purpose, generation, e if starts_group == 0 else ((member_offset + m) // starts_group) * episodes + e)
 
 
-def _chunks(kernel, one_word, args, first, step):
-    """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for the episodes of chunks
-    ``first, first + step, ...``; ``args`` is the tuple built by :func:`_launch`. Compiled
-    once per environment and ``one_word``, both constants (``literally``)."""
-    literally(kernel)
-    literally(one_word)
-    (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames) = args
+@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
+def _rollout(
+    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims,
+    seed, purpose, generation, member_offset, starts_group, returns, frames,
+):
+    """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     narrow = max_words(sizes) == 1
-    for chunk in range(first, (n_tasks + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK, step):
+    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
+    head_kind, bins, low, high, scale = head
+    for chunk in prange((n_tasks + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK):
         stop = min(n_tasks, (chunk + 1) * TASKS_PER_CHUNK)
         state, obs, u, x, scratch, scores, action = _work(sizes, 2, dims)
         n_x, n_scr, n_out = n_words(sizes[0]), 2 * max_words(sizes), sizes[len(sizes) - 1]
@@ -230,77 +230,60 @@ def _chunks(kernel, one_word, args, first, step):
                         tb = -1
 
 
-_chunks_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_chunks)
-# a user environment's rollout is not written to numba's disk cache (see _reset_uncached)
-_chunks_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_chunks)
-
-
-@njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _launch(body, kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    """The parallel loop of a rollout: thread ``t`` of ``n_threads`` runs ``body`` (a compiled
-    :func:`_chunks`) on chunks ``t, t + n_threads, ...``. The tuples ``enc`` and ``head`` are unpacked out here:
-    numba's parallel loop takes no tuple of tuples, and the parts travel as one flat tuple."""
-    bit_offsets, chunk_starts, edge_counts, edges, onehot = enc
-    head_kind, bins, low, high, scale = head
-    for t in prange(n_threads):
-        body(kernel, one_word, (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames), np.int64(t), n_threads)
-
-
 # One compiled rollout per native environment: ``kernel`` is a compile-time constant in
 # each, so the environment dispatch folds away and only that environment's code sits in the
 # step loop (all five inlined together made CartPole's loop 25% slower); the environment
 # kernels are chosen at typing time (numba overloads in genome.envs.native), so nothing of
 # the other environments is compiled in. Separate named functions, not a factory: numba's
-# on-disk cache is keyed by function name and line. Each is a parallel loop over its threads'
-# shares of the chunks, calling the plain compiled :func:`_chunks` (genome/parallel.py).
+# on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
-
-
-@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-    _launch(_chunks_cached, PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+
+
+@njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
+def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {
@@ -322,8 +305,8 @@ def _user_rollout(kernel: int, one_word: bool):
     the same body, the code a compile-time constant through the closure. Not cached on disk:
     numba's cache would not see the user's file change."""
     @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-    def rollout(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads):
-        _launch(_chunks_uncached, kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, n_threads)
+    def rollout(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+        _rollout(kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
     return rollout
 
 
@@ -336,6 +319,4 @@ def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets
     entry = _ROLLOUTS.get((kernel, one_word))
     if entry is None:
         entry = _ROLLOUTS[kernel, one_word] = _user_rollout(kernel, one_word)
-    returns = rest[-2]
-    n_chunks = (returns.size + TASKS_PER_CHUNK - 1) // TASKS_PER_CHUNK
-    entry(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest, threads_for(n_chunks))
+    entry(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest)
