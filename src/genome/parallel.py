@@ -16,9 +16,9 @@ compile time. The binary rollouts (``problems/fused.py``) stay written inside th
 as a plain function called from it, CartPole's binary rollout compiled ~25% faster but ran
 ~33% slower per step (30 vs 20 M steps/s on one core; marking the plain function's
 pointer arguments ``noalias``, as numba marks a gufunc's, did not change that -- the cause
-is not found yet). Python threads calling a
-plain function instead compile fastest but ran generations 20-30% slower here (a woken
-thread starts on the waker's busy core; numba's pool threads wait on their own cores).
+is not found yet). Python threads calling a plain function instead compile fastest but
+ran generations 20-30% slower here (a woken thread starts on the waker's busy core;
+numba's pool threads wait on their own cores).
 Each task is computed independently, so the results do not depend on the thread count.
 """
 
