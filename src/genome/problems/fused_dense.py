@@ -28,13 +28,12 @@ from genome.problems.fused import task_key
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _rollout_dense(
-    kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims,
-    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step,
-):
-    """For tasks ``first, first + step, ...``: fill ``returns[m, e]``, ``frames[m, e]`` and, per task ``m * episodes + e``, the
-    observation sums ``obs_sum`` / ``obs_sumsq`` (``(tasks, obs_dims)``; pass ``(0, 0)``
-    arrays to skip gathering); ``dims``: the environment's buffer sizes."""
+def _rollout_dense(kernel, args, first, step):
+    """For tasks ``first, first + step, ...``: fill ``returns[m, e]``, ``frames[m, e]`` and,
+    per task ``m * episodes + e``, the observation sums ``obs_sum`` / ``obs_sumsq``
+    (``(tasks, obs_dims)``; pass ``(0, 0)`` arrays to skip gathering); ``args`` is the tuple
+    ``(max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)``, ``dims`` the environment's buffer sizes."""
+    (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     width = 0
@@ -85,14 +84,12 @@ def _rollout_dense(
 
 
 def _tasks_builtin(kernel, args, first, step):
-    (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
-    _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+    _rollout_dense(kernel, args, first, step)
 
 
 def _tasks_user(kernel, args, first, step):
     literally(kernel)  # a user environment's code is a constant: its kernels are chosen at typing time
-    (max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
-    _rollout_dense(kernel, max_steps, params, sizes, mean, std, clip, head_kind, bins, low, high, scale, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+    _rollout_dense(kernel, args, first, step)
 
 
 _tasks_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_tasks_builtin)
@@ -121,9 +118,9 @@ _USER: dict[int, object] = {}
 
 
 def rollout_dense(kernel: int, *args) -> None:
-    """Fused rollouts of real-valued networks in native environment ``kernel`` (arguments as
-    :func:`_rollout_dense`): one compiled function serves the built-in environments, a user
-    environment gets its own."""
+    """Fused rollouts of real-valued networks in native environment ``kernel`` (``args`` the
+    items of :func:`_rollout_dense`'s tuple): one compiled function serves the built-in
+    environments, a user environment gets its own."""
     n_threads = threads_for(args[-4].size)  # returns: one task per (member, episode)
     if kernel < USER_KERNELS:
         _rollout_dense_builtin(kernel, *args, n_threads)

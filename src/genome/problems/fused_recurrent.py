@@ -27,12 +27,11 @@ from genome.problems.fused import task_key
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _rollout_recurrent(
-    kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers,
-    seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step,
-):
-    """For tasks ``first, first + step, ...``: fill ``returns[m, e]``, ``frames[m, e]`` and the per-task observation sums (``(0, 0)``
-    arrays: not gathered) for real-valued recurrent networks ``params`` (members, n)."""
+def _rollout_recurrent(kernel, args, first, step):
+    """For tasks ``first, first + step, ...``: fill ``returns[m, e]``, ``frames[m, e]`` and the
+    per-task observation sums (``(0, 0)`` arrays: not gathered) for real-valued recurrent
+    networks ``params`` (members, n); ``args`` is the tuple ``(max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq)``."""
+    (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     n_in, n_out = dims[1], dims[4]
@@ -82,12 +81,11 @@ def _rollout_recurrent(
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _rollout_binary_recurrent(
-    kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-    head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, first, step,
-):
-    """For tasks ``first, first + step, ...``: fill ``returns[m, e]`` and ``frames[m, e]`` for binary recurrent networks (packed
-    ``weights`` / ``thresholds`` per member; :mod:`genome.nets.binary_recurrent`)."""
+def _rollout_binary_recurrent(kernel, args, first, step):
+    """For tasks ``first, first + step, ...``: fill ``returns[m, e]`` and ``frames[m, e]`` for
+    binary recurrent networks (packed ``weights`` / ``thresholds`` per member;
+    :mod:`genome.nets.binary_recurrent`); ``args`` is the tuple ``(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames)``."""
+    (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames) = args
     n_members, episodes = returns.shape
     n_tasks = n_members * episodes
     n_out = sizes[sizes.shape[0] - 1]
@@ -132,14 +130,12 @@ def _rollout_binary_recurrent(
 
 
 def _recurrent_tasks(kernel, args, first, step):
-    (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
-    _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+    _rollout_recurrent(kernel, args, first, step)
 
 
 def _recurrent_tasks_user(kernel, args, first, step):
     literally(kernel)  # a user environment's code is a constant: its kernels are chosen at typing time
-    (max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq) = args
-    _rollout_recurrent(kernel, max_steps, params, dims, work_size, state_size, mean, std, clip, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, obs_sum, obs_sumsq, first, step)
+    _rollout_recurrent(kernel, args, first, step)
 
 
 _recurrent_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_recurrent_tasks)
@@ -147,14 +143,12 @@ _recurrent_uncached = njit(boundscheck=False, nogil=True, error_model="numpy")(_
 
 
 def _binary_recurrent_tasks(kernel, args, first, step):
-    (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames) = args
-    _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, first, step)
+    _rollout_binary_recurrent(kernel, args, first, step)
 
 
 def _binary_recurrent_tasks_user(kernel, args, first, step):
     literally(kernel)  # a user environment's code is a constant: its kernels are chosen at typing time
-    (max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames) = args
-    _rollout_binary_recurrent(kernel, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, n_obs_bits, bit_offsets, chunk_starts, edge_counts, edges, onehot, head_kind, bins, low, high, scale, observe, buffers, seed, purpose, generation, member_offset, starts_group, returns, frames, first, step)
+    _rollout_binary_recurrent(kernel, args, first, step)
 
 
 _binary_recurrent_cached = njit(cache=True, boundscheck=False, nogil=True, error_model="numpy")(_binary_recurrent_tasks)
