@@ -21,7 +21,8 @@ SETTINGS = {
 
 
 def setup_for(env_id, hidden=(65, 7), **policy):
-    cfg = Config(env=EnvConfig(id=env_id), policy=PolicyConfig(hidden=list(hidden), bits_per_dim=9, encoder_samples=2000, **policy))
+    policy = {"bits_per_dim": 9, **policy}
+    cfg = Config(env=EnvConfig(id=env_id), policy=PolicyConfig(hidden=list(hidden), encoder_samples=2000, **policy))
     return build(cfg)
 
 
@@ -47,11 +48,21 @@ def python_episode(setup, genome_bits, key):
 
 
 # [64]: every layer fits one word (the register path, as in the presets); [65, 7]: the
-# general path with activations in memory (CartPole only: each shape is a compilation)
-@pytest.mark.parametrize("env_id, hidden", [(e, (64,)) for e in NATIVE_ENVS] + [("CartPole-v1", (65, 7))])
-def test_fused_rollout_matches_python_loop(env_id, hidden):
-    setup = setup_for(env_id, hidden, **SETTINGS[env_id])
+# general path with activations in memory (CartPole only: each shape is a compilation).
+# One-word networks compile their encoder's kind only (encoders/kernels.py, word_kind):
+# 9 thermometer bits per dimension (<= 16 edges) everywhere, more edges and one-hot once.
+@pytest.mark.parametrize("env_id, hidden, encoder", [(e, (64,), {}) for e in NATIVE_ENVS] + [
+    ("CartPole-v1", (65, 7), {}),
+    ("MountainCar-v0", (64,), {"bits_per_dim": 30}),
+    ("CartPole-v1", (64,), {"encoder": "onehot"}),
+])
+def test_fused_rollout_matches_python_loop(env_id, hidden, encoder):
+    setup = setup_for(env_id, hidden, **SETTINGS[env_id], **encoder)
     genomes = np.random.default_rng(1).integers(0, 2, size=(3, setup.family.n_params)).astype(np.uint8)
+    from genome.encoders.kernels import word_kind
+
+    _, _, edge_counts, _, onehot = setup.family.encoder.kernel_tables()
+    assert word_kind(edge_counts, onehot) == {"bits_per_dim": 1, "encoder": 2}.get(next(iter(encoder), ""), 0)
     request = EpisodeRequest(episodes=2, purpose=rng.START, generation=5, common_starts=False)
     result = setup.problem.evaluate(genomes, 10, request)
     for m in range(3):

@@ -27,11 +27,16 @@ compiled rollout per environment, so that the environment dispatch folds away.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-from numba.core import types
+import warnings
+
+from numba import literally, njit, prange
+from numba.core import errors, types
 from numba.extending import overload
 
-from genome.encoders.kernels import encode_buckets_into, encode_buckets_word
+from genome.encoders.kernels import (
+    WORD_ONEHOT, WORD_THERMOMETER, WORD_THERMOMETER16, encode_buckets_into, encode_buckets_word, encode_onehot_word,
+    encode_thermometer16_word, encode_thermometer_word, word_kind,
+)
 from genome.envs.native import (
     ACROBOT, CARTPOLE, MOUNTAIN_CAR, MOUNTAIN_CAR_CONTINUOUS, PENDULUM, USER_KERNELS,
     env_observe, env_reset, env_step, observe_subset,
@@ -105,52 +110,66 @@ def _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_st
     return 0, action[0]
 
 
-def _act_general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
+#: ``word`` of the rollouts that are not for one-word networks with a discrete head
+GENERAL = -1
+
+_WORD_ENCODERS = {
+    WORD_THERMOMETER16: encode_thermometer16_word,
+    WORD_THERMOMETER: encode_thermometer_word,
+    WORD_ONEHOT: encode_onehot_word,
+}
+
+
+def _act_step(word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
+              onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+    """``(discrete action, continuous value)`` of one step, chosen at compile time by ``word``
+    (a constant): for a network of <= 64-bit layers with a discrete head (``word`` the
+    encoder's kind, ``WORD_*`` in :mod:`genome.encoders.kernels`) the encoder and the
+    network inline with the word in registers, and only that encoder kind's comparisons are
+    compiled (all three kinds together cost a fifth of CartPole's cold compile); any other
+    network (``GENERAL``) calls :func:`_act` (inlining everything made the compile take
+    minutes)."""
+
+
+@overload(_act_step, inline="always", prefer_literal=True)
+def _act_step_impl(word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
+                   onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+    if not isinstance(word, types.IntegerLiteral):
+        raise errors.TypingError("_act_step needs word as a compile-time constant")
+    if word.literal_value == GENERAL:
+        def general(word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
+                    onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
+            return _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
+                        onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
+        return general
+    encode = _WORD_ENCODERS[word.literal_value]
+
+    def one_word(word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges,
                  onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
-    """:func:`_act`, compiled only where it can run: a rollout made for one-word networks
-    with a discrete head (``one_word`` the constant True) never takes this path, and
-    compiling it cost ~2 s of the first run."""
+        bits = encode(obs, bit_offsets, chunk_starts, edge_counts, edges)
+        return forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, bits), np.float32(0.0)
+    return one_word
 
 
-@overload(_act_general, jit_options={"nogil": True, "error_model": "numpy"}, prefer_literal=True)
-def _act_general_impl(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
-                      edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
-    if isinstance(one_word, types.BooleanLiteral) and one_word.literal_value:
-        def unreachable(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
-                        edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
-            # int64, the type of the argmax action, so the two branches' actions meet in
-            # one type at _step's single env_step call (no literal-0 specialization)
-            return np.int64(0), np.float32(0.0)
-        return unreachable
-
-    def general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
-                edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action):
-        return _act(weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
-                    head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
-    return general
+# Inlining _act_step's loops makes numba's SSA check warn "variable ... is not in scope" for
+# its loop variables (a pedantic internal check; the code is right: the kernels' tests
+# compare every rollout with plain-numpy references). Not shown to users.
+warnings.filterwarnings("ignore", message=r".*variable '_act_step_impl", category=errors.NumbaIRAssumptionWarning)
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
-def _step(kernel, one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+def _step(kernel, word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
           head_kind, bins, low, high, scale, narrow, observe, state, obs, x, scratch, scores, action):
     """One step of one policy: observe, encode, forward, act; returns ``(reward, terminated)``.
     Every array comes as its own argument, unpacked once outside the step loop: in numba
     each array taken from a tuple or sliced from another costs an atomic reference-count
-    update, several times the cost of a step. The common case -- a network of <= 64-bit
-    layers with a discrete head -- is inlined with its word in registers; the rest is a
-    call (inlining everything made the compile take minutes). ``observe`` (a tuple of
-    increasing indices; empty: all) keeps only those observation components."""
+    update, several times the cost of a step. ``observe`` (a tuple of increasing indices;
+    empty: all) keeps only those observation components; ``word``: :func:`_act_step`."""
     env_observe(kernel, state, obs)
     observe_subset(observe, obs)
-    if narrow and head_kind == ARGMAX:
-        word = encode_buckets_word(obs, bit_offsets, chunk_starts, edge_counts, edges, onehot)
-        a = forward_word_argmax(weights, thresholds, sizes, w_offsets, t_offsets, word)
-        value = np.float32(0.0)
-    else:
-        a, value = _act_general(one_word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts,
-                                edge_counts, edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch,
-                                scores, action)
-    # one call site: the environment step is typed and compiled once per lane, not per branch
+    a, value = _act_step(word, weights, thresholds, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts,
+                         edges, onehot, head_kind, bins, low, high, scale, narrow, obs, x, scratch, scores, action)
+    # one call site: the environment step is typed and compiled once per lane
     return env_step(kernel, state, a, value)
 
 
@@ -165,7 +184,7 @@ def task_key(task, episodes, seed, purpose, generation, member_offset, starts_gr
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True, error_model="numpy")
 def _rollout(
-    kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims,
+    kernel, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims,
     seed, purpose, generation, member_offset, starts_group, returns, frames,
 ):
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and episode."""
@@ -199,7 +218,7 @@ def _rollout(
         wb, thb = weights[max(tb, 0) // episodes], thresholds[max(tb, 0) // episodes]
         while ta >= 0 or tb >= 0:
             if ta >= 0:
-                reward, terminated = _step(kernel, one_word, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                reward, terminated = _step(kernel, word, wa, tha, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
                                            head_kind, bins, low, high, scale, narrow, observe, sa, oa, xa, scra, sca, aa)
                 ra += reward
                 na += 1
@@ -214,7 +233,7 @@ def _rollout(
                     else:
                         ta = -1
             if tb >= 0:
-                reward, terminated = _step(kernel, one_word, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
+                reward, terminated = _step(kernel, word, wb, thb, sizes, w_offsets, t_offsets, bit_offsets, chunk_starts, edge_counts, edges, onehot,
                                            head_kind, bins, low, high, scale, narrow, observe, sb, ob, xb, scrb, scb, ab)
                 rb += reward
                 nb += 1
@@ -237,53 +256,58 @@ def _rollout(
 # the other environments is compiled in. Separate named functions, not a factory: numba's
 # on-disk cache is keyed by function name and line.
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_cartpole(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(CARTPOLE, GENERAL, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_cartpole_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(CARTPOLE, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_cartpole_word(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    literally(word)
+    _rollout(CARTPOLE, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_acrobot(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(ACROBOT, GENERAL, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_acrobot_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(ACROBOT, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_acrobot_word(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    literally(word)
+    _rollout(ACROBOT, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR, GENERAL, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_word(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    literally(word)
+    _rollout(MOUNTAIN_CAR, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_continuous(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, GENERAL, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_mountain_car_continuous_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(MOUNTAIN_CAR_CONTINUOUS, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_mountain_car_continuous_word(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    literally(word)
+    _rollout(MOUNTAIN_CAR_CONTINUOUS, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, False, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_pendulum(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    _rollout(PENDULUM, GENERAL, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 @njit(cache=True, boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
-def _rollout_pendulum_word(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-    _rollout(PENDULUM, True, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+def _rollout_pendulum_word(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
+    literally(word)
+    _rollout(PENDULUM, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
 
 
 _ROLLOUTS = {
@@ -298,25 +322,33 @@ _ROLLOUTS = {
     (PENDULUM, False): _rollout_pendulum,
     (PENDULUM, True): _rollout_pendulum_word,
 }
+#: user environments' rollouts, by (kernel code, word), compiled on first use
+_USER_ROLLOUTS: dict = {}
 
 
-def _user_rollout(kernel: int, one_word: bool):
+def _user_rollout(kernel: int, word: int):
     """The rollout of a user environment (kernel code ``kernel``, :mod:`genome.envs.custom`):
-    the same body, the code a compile-time constant through the closure. Not cached on disk:
-    numba's cache would not see the user's file change."""
+    the same body, the code and ``word`` compile-time constants through the closure. Not
+    cached on disk: numba's cache would not see the user's file change."""
     @njit(boundscheck=False, nogil=True, parallel=PRANGE_ONLY, error_model="numpy")
     def rollout(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames):
-        _rollout(kernel, one_word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
+        _rollout(kernel, word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, seed, purpose, generation, member_offset, starts_group, returns, frames)
     return rollout
 
 
 def rollout_native(kernel: int, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest) -> None:
     """Fill ``returns[m, e]`` (float64) and ``frames[m, e]`` (int64) for every member and
-    episode of native environment ``kernel``; arguments as :func:`_rollout` after
-    ``one_word``, which is derived here: networks whose layers all fit one 64-bit word with a
-    discrete head run a rollout that compiles only that path."""
+    episode of native environment ``kernel``; arguments as :func:`_rollout` after ``word``,
+    which is derived here: networks whose layers all fit one 64-bit word with a discrete head
+    run a rollout that compiles only that path, and only their encoder's kind (``word``, a
+    constant through ``literally``); every other network runs the ``GENERAL`` rollout."""
     one_word = max_words(sizes) == 1 and head[0] == ARGMAX
+    word = word_kind(enc[2], enc[4]) if one_word else GENERAL
     entry = _ROLLOUTS.get((kernel, one_word))
+    if entry is not None:
+        entry(word, max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest)
+        return
+    entry = _USER_ROLLOUTS.get((kernel, word))
     if entry is None:
-        entry = _ROLLOUTS[kernel, one_word] = _user_rollout(kernel, one_word)
+        entry = _USER_ROLLOUTS[kernel, word] = _user_rollout(kernel, word)
     entry(max_steps, weights, thresholds, sizes, w_offsets, t_offsets, enc, head, observe, dims, *rest)
