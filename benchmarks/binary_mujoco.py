@@ -2,14 +2,15 @@
 (`*-binary`: binary networks searched through real latent weights, `policy.family =
 binary_latent`) beside the real `*-ars` presets, measured in the same script run.
 
-Run:  python benchmarks/binary_mujoco.py compare [ENV ...] [--seeds 0 1 2] [--parallel 2] [--keep DIR]
+Run:  python benchmarks/binary_mujoco.py compare [ENV ...] [--seeds 0 1 2] [--parallel 2] [--keep DIR] [--max-frames N]
       python benchmarks/binary_mujoco.py experiment LABEL PRESET [--set KEY=VALUE ...] [--seeds 0 1 2] [--max-frames N]
       python benchmarks/binary_mujoco.py table
 
 `compare`: for each environment (swimmer, hopper, halfcheetah, walker2d, lunarlander) and
 seed, `genome train` of its real preset (`ENV-ars`, `lunarlander-es`) and of its binary one
 (`ENV-binary`, `lunarlander`), each stopping when the center's 100-episode test reaches the
-threshold or at the preset's frame budget, then the
+threshold or at the preset's frame budget (or `--max-frames`: Walker2d's budget on two
+cores), then the
 independent check `genome eval RUN --episodes 100 --json`. Training episodes are the
 members' episodes, as ARS counts them (`summary.json: episodes`). Runs go `--parallel` at a
 time, each on one core (`run.workers = 1`: the numbers do not depend on it). Writes
@@ -138,7 +139,7 @@ def compare(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        jobs = [(preset, seed, out, f"{preset}-{seed}", []) for env in args.envs for preset in ENVS[env][3:] for seed in args.seeds]
+        jobs = [(preset, seed, out, f"{preset}-{seed}", [], args.max_frames) for env in args.envs for preset in ENVS[env][3:] for seed in args.seeds]
         rows = run_all(jobs, args.parallel)
     for env in args.envs:
         entry = data.setdefault(env, {kind: [] for kind in KINDS})
@@ -179,6 +180,7 @@ def main(argv=None) -> None:
     c.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     c.add_argument("--parallel", type=int, default=2)
     c.add_argument("--keep")
+    c.add_argument("--max-frames", type=int, default=0, help="stop each run here (0: the preset's own limit)")
     e = sub.add_parser("experiment")
     e.add_argument("label")
     e.add_argument("preset")
