@@ -184,7 +184,9 @@ def binary_locomotion_page() -> str:
     out = [HEADER.format(source="binary_mujoco.json, binary_mujoco_experiments.json, mcu.json"), "# Binary policies that walk\n\n",
            "Binary linear policies (`*-binary` presets: thermometer bits, one binary layer, the integer\n"
            "readout; `binary_latent` searched by ARS V2-t) against genome's real `*-ars` presets, measured\n"
-           "in the same script run, on ARS's thresholds.\n\n"]
+           "in the same script run, on ARS's thresholds. Walker2d's rows are what a frame budget on two cores\n"
+           "reaches (`python benchmarks/binary_mujoco.py compare walker2d --seeds 0 --max-frames 4000000`;\n"
+           "ARS reports about 24,000 episodes to its threshold).\n\n"]
     d = load("binary_mujoco.json")
     if d:
         from binary_mujoco import compare_table
