@@ -16,9 +16,9 @@ compile time. The binary rollouts (``problems/fused.py``) stay written inside th
 as a plain function called from it, CartPole's binary rollout compiled ~25% faster but ran
 ~33% slower per step (30 vs 20 M steps/s on one core; marking the plain function's
 pointer arguments ``noalias``, as numba marks a gufunc's, did not change that; its dumped
-assembly, ``NUMBA_DUMP_ASSEMBLY=1``, shows reference-count calls -- two ``NRT_decref`` --
-inside the step loop, after the encoder, where the loop as a gufunc body has none: the
-likely cause, not yet removed). Python threads calling a plain function instead compile fastest but
+assembly, ``NUMBA_DUMP_ASSEMBLY=1``, has reference-count calls (``NRT_decref``) among the
+blocks of its step loop, where the loop as a gufunc body has none: a likely cause, not
+confirmed per step and not yet removed). Python threads calling a plain function instead compile fastest but
 ran generations 20-30% slower here (a woken thread starts on the waker's busy core;
 numba's pool threads wait on their own cores).
 Each task is computed independently, so the results do not depend on the thread count.
