@@ -383,18 +383,23 @@ def headline() -> str:
                              f"{sum(x['solved'] for x in runs)}/{len(runs)} seeds to the threshold, median {fmt(med, 0)} training episodes"])
     d = load("binary_mujoco.json")
     if d:
-        from binary_mujoco import ENVS
+        from binary_mujoco import ENVS, median_episodes, reached
+
+        def outcome(rows: list[dict], threshold: float, kind: str) -> str:
+            solved = f"{sum(reached(x, threshold) for x in rows)}/{len(rows)} solved"
+            med = median_episodes(rows, threshold)
+            if med == float("inf"):  # not reached within the runs' frame budget: what they did reach
+                return (f"{kind} {solved} within {mfr(max(x['frames'] for x in rows))} steps "
+                        f"(independent eval {', '.join(format(x['eval_mean'], ',.0f') for x in rows)})")
+            frames = statistics.median(x["frames"] if reached(x, threshold) else float("inf") for x in rows)
+            return f"{kind} {solved}, median {fmt(med, 0)} training episodes ({mfr(frames)} steps)"
 
         for env, entry in d.items():
             if entry.get("binary") and entry.get("real"):
-                b = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["binary"])
-                r = statistics.median(x["episodes"] if x["solved"] else float("inf") for x in entry["real"])
-                bf = statistics.median(x["frames"] if x["solved"] else float("inf") for x in entry["binary"])
-                rf = statistics.median(x["frames"] if x["solved"] else float("inf") for x in entry["real"])
+                threshold = ENVS[env][1]
                 rows.append([f"{ENVS[env][0]}, binary linear policy ({entry['binary'][0]['size_bits']:,} bits) against the real `{ENVS[env][3]}`",
                              "`python benchmarks/binary_mujoco.py compare`",
-                             f"binary {sum(x['solved'] for x in entry['binary'])}/{len(entry['binary'])} solved, median {fmt(b, 0)} training episodes "
-                             f"({mfr(bf)} steps); real {sum(x['solved'] for x in entry['real'])}/{len(entry['real'])}, median {fmt(r, 0)} ({mfr(rf)} steps)"])
+                             f"{outcome(entry['binary'], threshold, 'binary')}; {outcome(entry['real'], threshold, 'real')}"])
     d = load("memory.json")
     if d:
         cart = [r for r in d.get("rows", []) if r["task"] == "cartpole-positions"]
