@@ -7,6 +7,7 @@ import pytest
 import genome  # noqa: F401
 from genome import rng
 from genome.config import Config, EnvConfig, PolicyConfig
+from genome.encoders.kernels import WORD_ONEHOT, WORD_THERMOMETER, WORD_THERMOMETER16, word_kind
 from genome.envs.native import MAX_UNIFORMS, NATIVE_ENVS, env_reset
 from genome.problems import EpisodeRequest
 from genome.build import build
@@ -51,18 +52,16 @@ def python_episode(setup, genome_bits, key):
 # general path with activations in memory (CartPole only: each shape is a compilation).
 # One-word networks compile their encoder's kind only (encoders/kernels.py, word_kind):
 # 9 thermometer bits per dimension (<= 16 edges) everywhere, more edges and one-hot once.
-@pytest.mark.parametrize("env_id, hidden, encoder", [(e, (64,), {}) for e in NATIVE_ENVS] + [
-    ("CartPole-v1", (65, 7), {}),
-    ("MountainCar-v0", (64,), {"bits_per_dim": 30}),
-    ("CartPole-v1", (64,), {"encoder": "onehot"}),
+@pytest.mark.parametrize("env_id, hidden, encoder, kind", [(e, (64,), {}, WORD_THERMOMETER16) for e in NATIVE_ENVS] + [
+    ("CartPole-v1", (65, 7), {}, WORD_THERMOMETER16),
+    ("MountainCar-v0", (64,), {"bits_per_dim": 30}, WORD_THERMOMETER),
+    ("CartPole-v1", (64,), {"encoder": "onehot"}, WORD_ONEHOT),
 ])
-def test_fused_rollout_matches_python_loop(env_id, hidden, encoder):
+def test_fused_rollout_matches_python_loop(env_id, hidden, encoder, kind):
     setup = setup_for(env_id, hidden, **SETTINGS[env_id], **encoder)
     genomes = np.random.default_rng(1).integers(0, 2, size=(3, setup.family.n_params)).astype(np.uint8)
-    from genome.encoders.kernels import word_kind
-
     _, _, edge_counts, _, onehot = setup.family.encoder.kernel_tables()
-    assert word_kind(edge_counts, onehot) == {"bits_per_dim": 1, "encoder": 2}.get(next(iter(encoder), ""), 0)
+    assert word_kind(edge_counts, onehot) == kind
     request = EpisodeRequest(episodes=2, purpose=rng.START, generation=5, common_starts=False)
     result = setup.problem.evaluate(genomes, 10, request)
     for m in range(3):

@@ -24,6 +24,8 @@ from genome.intrinsics import ge_mask16, ge_mask64, popcount
 
 #: Lanes per edge chunk.
 CHUNK = 64
+#: A dimension with at most this many edges is compared in one 16-lane compare.
+SHORT = 16
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
@@ -39,7 +41,7 @@ def or_bits(out, start, mask):
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)
 def _chunk_mask(v, d, c, chunk_starts, edge_counts, edges):
     """Thermometer bits of chunk ``c`` of dimension ``d`` for the value ``v``."""
-    if edge_counts[d] <= 16:  # one 16-lane compare (the chunk's other lanes are NaN)
+    if edge_counts[d] <= SHORT:  # one 16-lane compare (the chunk's other lanes are NaN)
         return ge_mask16(edges, chunk_starts[d], v)
     return ge_mask64(edges, chunk_starts[d] + c * CHUNK, v)
 
@@ -80,7 +82,7 @@ def word_kind(edge_counts, onehot: bool) -> int:
     """Which of the one-word encoders (``WORD_*``) a bucket encoder of these edge counts is."""
     if onehot:
         return WORD_ONEHOT
-    return WORD_THERMOMETER16 if max((int(c) for c in edge_counts), default=0) <= 16 else WORD_THERMOMETER
+    return WORD_THERMOMETER16 if max((int(c) for c in edge_counts), default=0) <= SHORT else WORD_THERMOMETER
 
 
 @njit(cache=True, inline="always", boundscheck=False, nogil=True)

@@ -26,9 +26,9 @@ compiled rollout per environment, so that the environment dispatch folds away.
 
 from __future__ import annotations
 
-import numpy as np
 import warnings
 
+import numpy as np
 from numba import njit, prange
 from numba.core import errors, types
 from numba.extending import overload
@@ -160,8 +160,9 @@ def _act_step_impl(word, weights, thresholds, sizes, w_offsets, t_offsets, bit_o
 
 
 # Inlining _act_step's loops makes numba's SSA check warn "variable ... is not in scope" for
-# its loop variables (a pedantic internal check; the code is right: the kernels' tests
-# compare every rollout with plain-numpy references). Not shown to users.
+# its loop variables (a pedantic internal check; the code is right:
+# tests/problems/test_fused.py compares every kind's rollouts with a plain Python loop).
+# Not shown to users.
 warnings.filterwarnings("ignore", message=r".*variable '_act_step_impl", category=errors.NumbaIRAssumptionWarning)
 
 
