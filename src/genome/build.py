@@ -204,6 +204,9 @@ def binary_mlp(cfg: Config, env: EnvView) -> Built:
     pc = cfg.policy
     stats, running = None, False
     if env.native is not None:
+        if pc.dither:
+            raise ConfigError(f"policy.dither runs on the Gymnasium path; {env.native.env_id} runs in genome's fused native "
+                              "rollouts, which do not dither (set policy.dither = false)")
         encoder = build_encoder(cfg, env.native, env.samples)
     else:
         if uses_running_stats(env.observation_space):

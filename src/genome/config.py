@@ -79,6 +79,9 @@ class PolicyConfig:
     edges: str = _help("bucket edges: 'auto' (native: space bounds where finite, else samples; Gymnasium: running), 'samples' or 'running'", default="auto")
     edge_spread: float = _help("running thermometer edges mean + std * z_k: 0 = z_k the standard normal's quantiles; a > 0 = z_k evenly "
                                "spaced on [-a, a] (the bits' sum then follows the normalized observation linearly over that range)", default=0.0)
+    dither: bool = _help("binary families, Gymnasium Box observations: shift each observation by a pseudo-random fraction of its "
+                         "dimension's central edge gap (a hash of the observation, so the policy stays deterministic) before the "
+                         "thermometer compares it: the expected code is linear between edges (dithered quantization)", default=False)
     image_size: list = _help("image observations are block-averaged to [height, width] bits", default_factory=lambda: [21, 16])
     encoder_samples: int = _help("random-policy observations gathered to fit edges from samples", default=20000)
     bias_bits: int = _help("bias bits per unit (constant +1 inputs; bias = 2*ones - bias_bits)", default=8)
@@ -366,6 +369,9 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.action_head must be 'auto', 'bins', 'tanh', 'clip' or 'affine', got {cfg.policy.action_head!r}")
     if cfg.policy.latent not in ("input", "bit"):
         raise ConfigError(f"policy.latent must be 'input' or 'bit', got {cfg.policy.latent!r}")
+    if cfg.policy.dither and FAMILIES[cfg.policy.family] != "bits" and cfg.policy.family != "binary_latent":
+        raise ConfigError(f"policy.dither shifts a binary family's thermometer inputs; policy.family = {cfg.policy.family} has none "
+                          "(set policy.dither = false)")
     if cfg.policy.edge_spread < 0:
         raise ConfigError(f"policy.edge_spread must be >= 0, got {cfg.policy.edge_spread}")
     if cfg.policy.action_scale < 0:

@@ -26,7 +26,7 @@ import numpy as np
 
 from genome.encoders.base import Encoder
 from genome.encoders.image import ImageEncoder
-from genome.encoders.interval import OneHotEncoder, SignEncoder, ThermometerEncoder
+from genome.encoders.interval import DitheredThermometerEncoder, OneHotEncoder, SignEncoder, ThermometerEncoder
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
 
@@ -74,14 +74,16 @@ class RunningStats:
         return cls(float(a["stats_count"]), np.asarray(a["stats_total"], np.float64), np.asarray(a["stats_total_sq"], np.float64))
 
 
-def thermometer_from_stats(stats: RunningStats, bits_per_dim: int, spread: float = 0.0) -> ThermometerEncoder:
+def thermometer_from_stats(stats: RunningStats, bits_per_dim: int, spread: float = 0.0, dither: bool = False) -> ThermometerEncoder:
     """Edges ``mean + std * z_k``: with ``spread = 0`` the standard normal's quantiles
     ``(k+1)/(n+1)`` -- every bit splits the observed distribution evenly if it is roughly
     normal -- else ``z_k`` evenly spaced on ``[-spread, spread]`` (``policy.edge_spread``:
     the bits' sum then grows linearly with the normalized observation over that range, as a
-    linear policy's input would). A constant dimension gets all its edges at its value."""
+    linear policy's input would). A constant dimension gets all its edges at its value.
+    ``dither``: a :class:`DitheredThermometerEncoder` (``policy.dither``)."""
     z = normal_quantiles(bits_per_dim) if spread <= 0 else np.linspace(-spread, spread, bits_per_dim)
-    return ThermometerEncoder([stats.mean[d] + stats.std[d] * z for d in range(stats.mean.shape[0])])
+    cls = DitheredThermometerEncoder if dither else ThermometerEncoder
+    return cls([stats.mean[d] + stats.std[d] * z for d in range(stats.mean.shape[0])])
 
 
 def uses_running_stats(space) -> bool:
@@ -103,6 +105,8 @@ def encoder_for_space(space, policy, stats: RunningStats | None = None) -> Encod
     import gymnasium as gym
 
     name = policy.encoder
+    if getattr(policy, "dither", False) and not uses_running_stats(space):
+        raise ConfigError(f"policy.dither shifts float observations before the thermometer; {space} has none (set policy.dither = false)")
     if isinstance(space, gym.spaces.Discrete):
         n = int(space.n)
         start = int(space.start)
@@ -123,4 +127,4 @@ def encoder_for_space(space, policy, stats: RunningStats | None = None) -> Encod
         raise ConfigError(f"policy.encoder {name!r} is not available for {space}; use 'thermometer' (or 'auto')")
     if stats is None or stats.count == 0:
         raise ConfigError("a float observation space needs observation statistics to place its edges")
-    return thermometer_from_stats(stats, policy.bits_per_dim, policy.edge_spread)
+    return thermometer_from_stats(stats, policy.bits_per_dim, policy.edge_spread, policy.dither)

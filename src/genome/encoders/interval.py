@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genome.encoders.base import Encoder
-from genome.encoders.kernels import CHUNK, encode_buckets_batch
+from genome.encoders.kernels import CHUNK, DITHER_LEVELS, dither_levels, encode_buckets_batch
 from genome.errors import ShapeError
 
 #: A space bound at or beyond this magnitude counts as unbounded (Gymnasium often uses
@@ -196,6 +196,44 @@ class ThermometerEncoder(IntervalEncoder):
 
     kind = 1
     name = "thermometer"
+
+
+class DitheredThermometerEncoder(ThermometerEncoder):
+    """A thermometer whose input is shifted before the comparisons (dithered quantization,
+    Roberts 1962; Schuchman 1964): dimension ``d`` of an observation ``x`` is compared as
+
+        x_d - g_d ((m_d + 1/2) / L - 1/2),   m_d = hash(x)_d in 0 .. L - 1,  L = 16
+
+    with ``g_d`` the gap between the dimension's two central edges and ``m_d`` from a hash of
+    the observation's float32 bit patterns (:func:`genome.encoders.kernels.dither_levels`).
+    Over the shifts, the expected thermometer code is linear between edges instead of a
+    staircase, so a binary linear policy's expected action is a continuous, piecewise-linear
+    function of the observation; the quantization error becomes noise that changes every
+    step and that the controlled system averages. The shift is a function of the
+    observation: the policy stays deterministic and stateless, and its C export computes the
+    same hash in ``uint32_t`` and subtracts one float32 constant per dimension (the table
+    ``shifts``: ``L`` per dimension), so Python and C agree bit for bit.
+
+    Saved like the thermometer (same payload) under its own kind."""
+
+    kind = 6
+    name = "dithered_thermometer"
+
+    def __init__(self, edges, bounds=None):
+        super().__init__(edges, bounds)
+        levels = (np.arange(DITHER_LEVELS) + 0.5) / DITHER_LEVELS - 0.5
+        gaps = [float(e[e.shape[0] // 2]) - float(e[e.shape[0] // 2 - 1]) if e.shape[0] >= 2 else 0.0 for e in self.edges]
+        #: ``shifts[d, m]``: subtracted from dimension ``d`` at level ``m`` (float32)
+        self.shifts = np.ascontiguousarray(np.array([g * levels for g in gaps]).astype(np.float32))
+
+    def shifted(self, obs: np.ndarray) -> np.ndarray:
+        """``obs`` (rows, n_inputs) in float32 minus each row's shifts (what the edges see)."""
+        obs32 = np.ascontiguousarray(obs, dtype=np.float32)
+        m = dither_levels(obs32)
+        return obs32 - self.shifts[np.arange(self.n_inputs)[None, :], m]
+
+    def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
+        encode_buckets_batch(self.shifted(obs), *self.kernel_tables(), out)
 
 
 class OneHotEncoder(IntervalEncoder):

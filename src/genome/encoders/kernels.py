@@ -146,6 +146,35 @@ def encode_buckets_batch(obs, bit_offsets, chunk_starts, edge_counts, edges, one
         encode_buckets_into(obs[r], bit_offsets, chunk_starts, edge_counts, edges, onehot, out[r])
 
 
+#: Dithered thermometer (:class:`~genome.encoders.interval.DitheredThermometerEncoder`): the
+#: shift of each dimension takes one of this many evenly spaced values
+DITHER_LEVELS = 16
+#: FNV-1a (32-bit) over the observation's float32 bit patterns, then MurmurHash3's finalizer
+#: of the hash XOR ``(d + 1) * GOLDEN32`` picks dimension ``d``'s level (its top 4 bits)
+FNV_OFFSET32, FNV_PRIME32, GOLDEN32, MASK32 = 2166136261, 16777619, 0x9E3779B9, 0xFFFFFFFF
+
+
+def dither_levels(obs32: np.ndarray) -> np.ndarray:
+    """The dither level (``0 .. DITHER_LEVELS - 1``) of every dimension of every row of
+    ``obs32`` (rows, dims) float32: a hash of the row's bit patterns, so the same observation
+    always gets the same shifts (no state, no random stream) and consecutive steps of an
+    episode get unrelated ones. Plain numpy on uint64 (every product fits: no wrap-around);
+    the C export computes the same in ``uint32_t``."""
+    obs32 = np.ascontiguousarray(obs32, dtype=np.float32)
+    u = obs32.view(np.uint32).astype(np.uint64)
+    h = np.full(obs32.shape[0], FNV_OFFSET32, dtype=np.uint64)
+    for j in range(obs32.shape[1]):
+        h = ((h ^ u[:, j]) * np.uint64(FNV_PRIME32)) & np.uint64(MASK32)
+    salt = ((np.arange(1, obs32.shape[1] + 1, dtype=np.uint64) * np.uint64(GOLDEN32)) & np.uint64(MASK32))
+    v = h[:, None] ^ salt[None, :]
+    v ^= v >> np.uint64(16)
+    v = (v * np.uint64(0x85EBCA6B)) & np.uint64(MASK32)
+    v ^= v >> np.uint64(13)
+    v = (v * np.uint64(0xC2B2AE35)) & np.uint64(MASK32)
+    v ^= v >> np.uint64(16)
+    return (v >> np.uint64(28)).astype(np.intp)  # the top 4 bits: 16 = DITHER_LEVELS levels
+
+
 @njit(cache=True, boundscheck=False, nogil=True)
 def encode_bytes_batch(obs, out):
     """Row-wise :func:`encode_bytes_into`."""

@@ -132,8 +132,10 @@ class BinaryMLP:
         if not self.running_bits:
             return self
         from genome.encoders.auto import thermometer_from_stats
+        from genome.encoders.interval import DitheredThermometerEncoder
 
-        encoder = thermometer_from_stats(stats, self.running_bits, self.running_spread)
+        dither = isinstance(self.encoder, DitheredThermometerEncoder)
+        encoder = thermometer_from_stats(stats, self.running_bits, self.running_spread, dither)
         if encoder == self.encoder:
             return self
         return type(self)(encoder, self.hidden, self.head, self.bias_bits, self.running_bits, self.running_spread)
