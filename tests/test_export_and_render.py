@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import genome
-from genome import BinaryNetwork, OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
+from genome import BinaryNetwork, DitheredThermometerEncoder, OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
 from genome.export_c import export_c
 from genome.policies.heads import ActionHead
 from genome.policy import Policy
@@ -51,6 +51,7 @@ def test_trained_cartpole_policy_same_actions(tmp_path):
     "encoder",
     [
         ThermometerEncoder.from_samples(np.random.default_rng(1).normal(size=(500, 5)), 30),
+        DitheredThermometerEncoder.from_samples(np.random.default_rng(1).normal(size=(500, 5)), 30),
         OneHotEncoder.uniform([-2] * 3, [2] * 3, 40),
         SignEncoder(np.linspace(-1, 1, 70)),
     ],

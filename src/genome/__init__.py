@@ -14,7 +14,7 @@ from genome import envs  # noqa: E402, F401  (registers genome/<id> with Gymnasi
 from genome.api import load_policy, train  # noqa: E402
 from genome.config import Config  # noqa: E402
 from genome.envs.custom import NativeEnv  # noqa: E402
-from genome.encoders import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder  # noqa: E402
+from genome.encoders import DitheredThermometerEncoder, OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder  # noqa: E402
 from genome.errors import ConfigError, GenomeError, ModelFormatError, ShapeError  # noqa: E402
 from genome.nets import BinaryNetwork, BinaryPopulation, Layout  # noqa: E402
 from genome.policy import Policy  # noqa: E402
@@ -33,6 +33,7 @@ __all__ = [
     "GenomeError",
     "Layout",
     "ModelFormatError",
+    "DitheredThermometerEncoder",
     "OneHotEncoder",
     "RawBitsEncoder",
     "ShapeError",

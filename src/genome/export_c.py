@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from genome import __version__
-from genome.encoders.interval import IntervalEncoder
+from genome.encoders.interval import DitheredThermometerEncoder, IntervalEncoder
+from genome.encoders.kernels import DITHER_LEVELS, FNV_OFFSET32, FNV_PRIME32, GOLDEN32
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
 from genome.nets.binary import BinaryNetwork
@@ -120,12 +121,29 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
             if not enc.onehot
             else f"        {{ int b = {p}_bit_offsets[d] + k; bits[b >> 6] |= UINT64_C(1) << (b & 63); }}\n"
         )
+        dither = isinstance(enc, DitheredThermometerEncoder)
+        value = "        float v = obs[d];\n"
+        if dither:  # genome.encoders.kernels.dither_levels, in uint32_t
+            out.append(_c_array("float", f"{p}_gaps", enc.gaps, _float))
+            out.append(
+                f"\nstatic uint32_t {p}_fmix32(uint32_t v) {{\n"
+                "    v ^= v >> 16; v *= 0x85EBCA6Bu; v ^= v >> 13; v *= 0xC2B2AE35u; v ^= v >> 16;\n"
+                "    return v;\n}\n"
+            )
+            value = (f"        uint32_t m = {p}_fmix32(h ^ ((uint32_t)(d + 1) * 0x{GOLDEN32:X}u)) >> 28;\n"
+                     f"        float v = obs[d] - {p}_gaps[d] * (float)(2 * (int)m - {DITHER_LEVELS - 1}) * {1 / (2 * DITHER_LEVELS)!r}f; /* exact products */\n")
+        hash_lines = (
+            f"    uint32_t h = {FNV_OFFSET32}u; /* FNV-1a over the observation's float32 bit patterns */\n"
+            f"    for (int j = 0; j < {enc.n_inputs}; j++) {{ uint32_t u; memcpy(&u, &obs[j], 4); h = (h ^ u) * {FNV_PRIME32}u; }}\n"
+            if dither else ""
+        )
         out.append(
             f"\nstatic void {p}_encode(const float *obs, uint64_t *bits) {{\n"
             f"    for (int w = 0; w < {nw0}; w++) bits[w] = 0;\n"
-            f"    for (int d = 0; d < {enc.n_inputs}; d++) {{\n"
-            "        float v = obs[d];\n"
-            "        if (v != v) continue; /* NaN sets no bit */\n"
+            + hash_lines
+            + f"    for (int d = 0; d < {enc.n_inputs}; d++) {{\n"
+            + value
+            + "        if (v != v) continue; /* NaN sets no bit */\n"
             "        int k = 0;\n"
             f"        for (int e = {p}_edge_starts[d]; e < {p}_edge_starts[d + 1]; e++) k += (v >= {p}_edges[e]);\n"
             + set_bits

@@ -1,12 +1,14 @@
 """Encoders against plain-numpy references."""
 
+import struct
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genome import OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
+from genome import DitheredThermometerEncoder, OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
 from genome.encoders import ENCODER_KINDS, ENCODERS
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
@@ -124,6 +126,63 @@ def test_bad_edges_and_bounds():
         ThermometerEncoder([[np.nan]])
     with pytest.raises(ValueError, match="low < high"):
         ThermometerEncoder.uniform([1.0], [1.0], 4)
+
+
+def ref_dither_levels(obs32):
+    """Plain-Python 32-bit FNV-1a over the float32 bit patterns, then MurmurHash3's fmix32."""
+    h = 2166136261
+    for x in obs32:
+        h = ((h ^ struct.unpack("<I", struct.pack("<f", x))[0]) * 16777619) % 2**32
+    out = []
+    for d in range(len(obs32)):
+        v = h ^ (((d + 1) * 0x9E3779B9) % 2**32)
+        v ^= v >> 16
+        v = (v * 0x85EBCA6B) % 2**32
+        v ^= v >> 13
+        v = (v * 0xC2B2AE35) % 2**32
+        v ^= v >> 16
+        out.append(v >> 28)
+    return out
+
+
+@given(edges_and_obs())
+def test_dithered_thermometer_matches_reference(case):
+    """Bits = the plain thermometer of the observation minus its hash-chosen shifts."""
+    from genome.encoders.kernels import dither_levels
+
+    edges, obs = case
+    enc = DitheredThermometerEncoder(edges)
+    bits = enc.encode_bits(obs)
+    for row, o in zip(bits, obs):
+        levels = ref_dither_levels(o)
+        assert dither_levels(o.reshape(1, -1))[0].tolist() == levels
+        gaps = [np.float32(float(e[len(e) // 2]) - float(e[len(e) // 2 - 1]) if len(e) >= 2 else 0.0) for e in edges]
+        gaps = [struct.unpack("<f", struct.pack("<I", struct.unpack("<I", struct.pack("<f", g))[0] & 0xFFFFFF00))[0] for g in gaps]
+        shift = [np.float32(g * (2 * m - 15) / 32) for g, m in zip(gaps, levels)]
+        np.testing.assert_array_equal(row, ref_thermometer(edges, np.array([np.float32(o[d]) - shift[d] for d in range(len(o))], np.float32)))
+
+
+def test_dithered_thermometer_is_linear_in_expectation():
+    """Over many observations near x, the mean code is the linear interpolation between the
+    edges around x (a plain thermometer's is the step)."""
+    edges = [np.linspace(-1.0, 1.0, 9)] * 2  # gap 0.25
+    rng = np.random.default_rng(0)
+    for x, expected, step in [(0.0, 4.5, 5), (0.05, 4.7, 5), (0.1, 4.9, 5), (-0.2, 3.7, 4)]:
+        obs = (np.array([x, 0.0]) + rng.normal(size=(20000, 2)) * 1e-4).astype(np.float32)
+        obs[:, 0] = x  # dimension 0 fixed: the jitter of dimension 1 varies the hash
+        mean = DitheredThermometerEncoder(edges).encode_bits(obs)[:, :9].sum(axis=1).mean()
+        assert abs(mean - expected) < 0.03, (x, mean)
+        assert np.all(ThermometerEncoder(edges).encode_bits(obs)[:, :9].sum(axis=1) == step)
+
+
+def test_dither_needs_float_observations_and_the_gymnasium_path():
+    import genome
+    from genome.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="policy.dither runs on the Gymnasium path"):
+        genome.train("cartpole", generations=1, policy={"dither": True})
+    with pytest.raises(ConfigError, match="policy.dither shifts a binary family's"):
+        genome.train("cartpole-es", generations=1, policy={"dither": True})
 
 
 def test_registries_are_consistent():

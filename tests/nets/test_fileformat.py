@@ -8,13 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genome import BinaryNetwork, ModelFormatError, OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
+from genome import BinaryNetwork, DitheredThermometerEncoder, ModelFormatError, OneHotEncoder, RawBitsEncoder, SignEncoder, ThermometerEncoder
 from genome.nets import fileformat
 
 ENCODERS = {
     "none": lambda n: None,
     "thermometer": lambda n: ThermometerEncoder.uniform([-1.0] * (n // 8), [1.0] * (n // 8), 8),
     "thermometer-learned": lambda n: ThermometerEncoder.from_samples(np.random.default_rng(0).normal(size=(100, n // 8)), 8),
+    "dithered": lambda n: DitheredThermometerEncoder.from_samples(np.random.default_rng(0).normal(size=(100, n // 8)), 8),
     "onehot": lambda n: OneHotEncoder.uniform([0.0] * (n // 4), [3.0] * (n // 4), 4),
     "sign": lambda n: SignEncoder(np.linspace(-1, 1, n)),
     "rawbits": lambda n: RawBitsEncoder(n // 8),

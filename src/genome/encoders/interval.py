@@ -33,6 +33,12 @@ def _f32(values) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values, dtype=np.float64).astype(np.float32).reshape(-1))
 
 
+def _round_mantissa(x: np.ndarray, bits: int) -> np.ndarray:
+    """float32 ``x`` rounded toward zero to ``bits`` significant bits (of float32's 24)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    return (u & np.uint32((0xFFFFFFFF << (24 - bits)) & 0xFFFFFFFF)).view(np.float32)
+
+
 class IntervalEncoder(Encoder):
     """Shared machinery: per-dimension sorted edges -> a table of (dim, lo, hi) per bit."""
 
@@ -211,8 +217,9 @@ class DitheredThermometerEncoder(ThermometerEncoder):
     function of the observation; the quantization error becomes noise that changes every
     step and that the controlled system averages. The shift is a function of the
     observation: the policy stays deterministic and stateless, and its C export computes the
-    same hash in ``uint32_t`` and subtracts one float32 constant per dimension (the table
-    ``shifts``: ``L`` per dimension), so Python and C agree bit for bit.
+    same hash in ``uint32_t`` and the same shift (``g_d`` has 16 significant bits, so the
+    products are exact in float32 and no compiler contraction can change them): Python and C
+    agree bit for bit, for one float32 per dimension of flash.
 
     Saved like the thermometer (same payload) under its own kind."""
 
@@ -221,10 +228,13 @@ class DitheredThermometerEncoder(ThermometerEncoder):
 
     def __init__(self, edges, bounds=None):
         super().__init__(edges, bounds)
-        levels = (np.arange(DITHER_LEVELS) + 0.5) / DITHER_LEVELS - 0.5
-        gaps = [float(e[e.shape[0] // 2]) - float(e[e.shape[0] // 2 - 1]) if e.shape[0] >= 2 else 0.0 for e in self.edges]
-        #: ``shifts[d, m]``: subtracted from dimension ``d`` at level ``m`` (float32)
-        self.shifts = np.ascontiguousarray(np.array([g * levels for g in gaps]).astype(np.float32))
+        gaps = np.array([float(e[e.shape[0] // 2]) - float(e[e.shape[0] // 2 - 1]) if e.shape[0] >= 2 else 0.0 for e in self.edges])
+        #: ``g_d`` in float32 rounded to 16 significant bits, so that ``g_d (2 m - 15) / 32`` is
+        #: exact in float32 and the C export computes the shift instead of storing a table
+        self.gaps = _round_mantissa(gaps.astype(np.float32), 16)
+        #: ``shifts[d, m] = g_d (2 m + 1 - L) / (2 L)``: subtracted from dimension ``d`` at level ``m``
+        odd = 2 * np.arange(DITHER_LEVELS) + 1 - DITHER_LEVELS
+        self.shifts = np.ascontiguousarray((self.gaps.astype(np.float64)[:, None] * odd / (2 * DITHER_LEVELS)).astype(np.float32))
 
     def shifted(self, obs: np.ndarray) -> np.ndarray:
         """``obs`` (rows, n_inputs) in float32 minus each row's shifts (what the edges see)."""
