@@ -157,6 +157,8 @@ class OpenAIESConfig(StrategyConfig):
     orthogonal: bool = _help("orthogonal directions: the pairs' eps orthogonalized, each keeping its Gaussian length (Choromanski et al. 2018)", default=False)
     sigma_decay: float = _help("generation g's noise is max(sigma * sigma_decay^g, sigma_min); 1 = fixed", default=1.0)
     sigma_min: float = _help("the floor of the decaying noise scale", default=0.0)
+    lr_decay: float = _help("generation g's step size is max(lr * lr_decay^g, lr_min); 1 = fixed", default=1.0)
+    lr_min: float = _help("the floor of the decaying step size", default=0.0)
 
     def check(self) -> None:
         super().check()
@@ -174,6 +176,8 @@ class OpenAIESConfig(StrategyConfig):
             raise ConfigError(f"strategy.top_directions must be between 0 and population/2 = {self.population // 2}, got {self.top_directions}")
         if not 0 < self.sigma_decay <= 1 or self.sigma_min < 0:
             raise ConfigError(f"strategy.sigma_decay must be in (0, 1] and strategy.sigma_min >= 0, got {self.sigma_decay} and {self.sigma_min}")
+        if not 0 < self.lr_decay <= 1 or self.lr_min < 0:
+            raise ConfigError(f"strategy.lr_decay must be in (0, 1] and strategy.lr_min >= 0, got {self.lr_decay} and {self.lr_min}")
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,25 @@ def test_orthogonal_members_and_update_use_the_same_directions():
     used = np.concatenate([r[[2 * k, 2 * k + 1]] for k in top])
     step = 0.1 / (b * used.std()) * sum((r[2 * k] - r[2 * k + 1]) * d[k] for k in top)
     np.testing.assert_allclose(new.theta, step, rtol=1e-12, atol=1e-15)
+
+
+def test_sigma_and_lr_decay_schedules():
+    """Generation g uses max(sigma sigma_decay^g, sigma_min) for its members and
+    max(lr lr_decay^g, lr_min) for its SGD step."""
+    n = 5
+    es = OpenAIES(n, population=4, sigma=0.1, lr=0.08, optimizer="sgd", momentum=0.0, l2=0.0, shaping="none",
+                  sigma_decay=0.9, sigma_min=0.05, lr_decay=0.5, lr_min=0.03)
+    assert [round(es.sigma_at(g), 12) for g in (0, 1, 2, 10)] == [0.1, 0.09, 0.081, 0.05]
+    assert [round(es.lr_at(g), 12) for g in (0, 1, 2, 10)] == [0.08, 0.04, 0.03, 0.03]
+    state = es.init(2)
+    r = np.array([3.0, 1.0, 0.5, 2.0])
+    for g in range(3):
+        members = es.ask(state)
+        assert members.sigma == pytest.approx(es.sigma_at(g))
+        new, metrics = es.tell(state, members, r)
+        expected = es.lr_at(g) / 4 * ((r[0] - r[1]) * eps(2, g, 0, n) + (r[2] - r[3]) * eps(2, g, 1, n))
+        np.testing.assert_allclose(new.theta - state.theta, expected, rtol=1e-12, atol=1e-15)
+        assert metrics["search/lr"] == es.lr_at(g)
+        state = new
+    with pytest.raises(ConfigError, match="lr_decay"):
+        OpenAIES(n, lr_decay=1.5)

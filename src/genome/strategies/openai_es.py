@@ -32,7 +32,8 @@ returns used), ``optimizer = "sgd"`` with ``momentum = 0`` and ``l2 = 0``, a zer
 
 The noise scale may decay: generation ``g`` uses ``max(sigma * sigma_decay^g, sigma_min)``
 (``sigma_decay = 1``, the default, keeps it fixed; evosax's OpenES has the same pair) --
-large steps to find a gait, small ones to refine it.
+large steps to find a gait, small ones to refine it. The step size may decay the same way:
+``max(lr * lr_decay^g, lr_min)`` (evosax's ``lrate_decay`` / ``lrate_limit``).
 
 Orthogonal directions (``orthogonal = true``; Choromanski, Rowland, Sindhwani, Turner &
 Weller 2018, "Structured Evolution with Compact Architectures for Scalable Policy
@@ -206,11 +207,13 @@ class OpenAIES(Strategy):
         orthogonal: bool = False,
         sigma_decay: float = 1.0,
         sigma_min: float = 0.0,
+        lr_decay: float = 1.0,
+        lr_min: float = 0.0,
         initial=None,
     ):
         OpenAIESConfig(population=population, sigma=sigma, lr=lr, optimizer=optimizer, momentum=momentum, beta1=beta1, beta2=beta2, l2=l2,
                        shaping=shaping, top_directions=top_directions, normalize_step=normalize_step, orthogonal=orthogonal,
-                       sigma_decay=sigma_decay, sigma_min=sigma_min).check()
+                       sigma_decay=sigma_decay, sigma_min=sigma_min, lr_decay=lr_decay, lr_min=lr_min).check()
         self.n_params = int(n_params)
         self.population = int(population)
         self.sigma, self.lr, self.l2 = float(sigma), float(lr), float(l2)
@@ -219,6 +222,7 @@ class OpenAIES(Strategy):
         self.shaping, self.top_directions, self.normalize_step = shaping, int(top_directions), bool(normalize_step)
         self.orthogonal = bool(orthogonal)
         self.sigma_decay, self.sigma_min = float(sigma_decay), float(sigma_min)
+        self.lr_decay, self.lr_min = float(lr_decay), float(lr_min)
         #: ``initial(seed) -> genome``, the family's initializer (zeros when None)
         self.initial = initial
 
@@ -236,6 +240,12 @@ class OpenAIES(Strategy):
         if self.sigma_decay == 1.0:
             return self.sigma
         return max(self.sigma * self.sigma_decay**generation, self.sigma_min)
+
+    def lr_at(self, generation: int) -> float:
+        """The step size of a generation: ``max(lr * lr_decay^generation, lr_min)``."""
+        if self.lr_decay == 1.0:
+            return self.lr
+        return max(self.lr * self.lr_decay**generation, self.lr_min)
 
     def ask(self, state: OpenAIESState) -> GaussianMembers:
         return GaussianMembers(state.theta, self.sigma_at(state.generation), state.seed, state.generation, self.population, self.orthogonal)
@@ -265,15 +275,16 @@ class OpenAIES(Strategy):
             g /= sd if sd > 0 else 1.0
         grad = -g + self.l2 * state.theta
         t = state.t + 1
+        lr = self.lr_at(state.generation)
         if self.optimizer == "adam":
             m = self.beta1 * state.m + (1 - self.beta1) * grad
             v = self.beta2 * state.v + (1 - self.beta2) * grad * grad
-            a = self.lr * np.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
+            a = lr * np.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
             step = -a * m / (np.sqrt(v) + ADAM_EPSILON)
         else:
             m = self.momentum * state.m + (1 - self.momentum) * grad
             v = state.v
-            step = -self.lr * m
+            step = -lr * m
         theta = state.theta + step
         norm = float(np.linalg.norm(theta))
         metrics = {
@@ -281,6 +292,7 @@ class OpenAIES(Strategy):
             "search/theta_norm": norm,
             "search/update_ratio": float(np.linalg.norm(step)) / max(norm, 1e-12),
             "search/sigma": self.sigma_at(state.generation),
+            "search/lr": lr,
             "search/pairs": float(n_pairs),
         }
         return replace(state, theta=theta, m=m, v=v, t=t), metrics
