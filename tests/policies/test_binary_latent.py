@@ -127,3 +127,39 @@ def test_exported_c_agrees_with_python_over_whole_episodes(env_id, head, tmp_pat
     net = fam.decode(np.random.default_rng(5).normal(size=fam.n_params).astype(np.float32))
     lib = compile_policy(net, tmp_path)
     assert c_agrees_over_episodes(net, lib, env_id, episodes=3) >= 3 * (200 if env_id == "Pendulum-v1" else 9)
+
+
+def test_dithered_run_resumes_byte_identically_and_saves_its_encoder(tmp_path):
+    """policy.dither on the Gymnasium path: the dithered edges move with the statistics, the
+    run resumes to the same bits, and the policy file keeps the dithered encoder."""
+    from dataclasses import replace
+
+    from genome import DitheredThermometerEncoder
+    from genome.trainer import Trainer
+
+    base = cfg(generations=6, checkpoint_every=2)
+    c = base.replace(env=EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False}), policy=replace(base.policy, dither=True))
+    genome.train(c, run_dir=tmp_path / "whole")
+    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 3})), run_dir=tmp_path / "part")
+    resumed = Trainer(c, run_dir=tmp_path / "part")
+    resumed.restore()
+    resumed.run()
+    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    policy = genome.load_policy(tmp_path / "whole")
+    assert isinstance(policy.network.encoder, DitheredThermometerEncoder)
+    setup = build(c)
+    assert isinstance(setup.family.with_stats(setup.stats).encoder, DitheredThermometerEncoder)
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler on this machine")
+def test_dithered_policy_exported_to_c_agrees_over_whole_episodes(tmp_path):
+    from genome import DitheredThermometerEncoder
+
+    fam = build(cfg(env="Pendulum-v1", head="affine", hidden=(8,))).family
+    enc = fam.encoder
+    dithered = DitheredThermometerEncoder([e * 1.0 for e in enc.edges])
+    net = fam.decode(np.random.default_rng(5).normal(size=fam.n_params).astype(np.float32))
+    net = type(net).from_dense(*net.to_dense(), encoder=dithered, head=net.head)
+    assert net.encoder is dithered
+    lib = compile_policy(net, tmp_path)
+    assert c_agrees_over_episodes(net, lib, "Pendulum-v1", episodes=3) >= 3 * 200
