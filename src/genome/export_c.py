@@ -27,7 +27,7 @@ import numpy as np
 
 from genome import __version__
 from genome.encoders.interval import DitheredThermometerEncoder, IntervalEncoder
-from genome.encoders.kernels import DITHER_LEVELS, FNV_OFFSET32, FNV_PRIME32, GOLDEN32
+from genome.encoders.kernels import DITHER_LEVELS, DITHER_SHIFT, FMIX32_C1, FMIX32_C2, FNV_OFFSET32, FNV_PRIME32, GOLDEN32
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
 from genome.nets.binary import BinaryNetwork
@@ -127,10 +127,10 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
             out.append(_c_array("float", f"{p}_gaps", enc.gaps, _float))
             out.append(
                 f"\nstatic uint32_t {p}_fmix32(uint32_t v) {{\n"
-                "    v ^= v >> 16; v *= 0x85EBCA6Bu; v ^= v >> 13; v *= 0xC2B2AE35u; v ^= v >> 16;\n"
+                f"    v ^= v >> 16; v *= 0x{FMIX32_C1:X}u; v ^= v >> 13; v *= 0x{FMIX32_C2:X}u; v ^= v >> 16;\n"
                 "    return v;\n}\n"
             )
-            value = (f"        uint32_t m = {p}_fmix32(h ^ ((uint32_t)(d + 1) * 0x{GOLDEN32:X}u)) >> 28;\n"
+            value = (f"        uint32_t m = {p}_fmix32(h ^ ((uint32_t)(d + 1) * 0x{GOLDEN32:X}u)) >> {DITHER_SHIFT};\n"
                      f"        float v = obs[d] - {p}_gaps[d] * (float)(2 * (int)m - {DITHER_LEVELS - 1}) * {1 / (2 * DITHER_LEVELS)!r}f; /* exact products */\n")
         hash_lines = (
             f"    uint32_t h = {FNV_OFFSET32}u; /* FNV-1a over the observation's float32 bit patterns */\n"

@@ -105,7 +105,7 @@ def encoder_for_space(space, policy, stats: RunningStats | None = None) -> Encod
     import gymnasium as gym
 
     name = policy.encoder
-    if getattr(policy, "dither", False) and not uses_running_stats(space):
+    if policy.dither and not uses_running_stats(space):
         raise ConfigError(f"policy.dither shifts float observations before the thermometer; {space} has none (set policy.dither = false)")
     if isinstance(space, gym.spaces.Discrete):
         n = int(space.n)

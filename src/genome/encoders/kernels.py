@@ -150,8 +150,10 @@ def encode_buckets_batch(obs, bit_offsets, chunk_starts, edge_counts, edges, one
 #: shift of each dimension takes one of this many evenly spaced values
 DITHER_LEVELS = 16
 #: FNV-1a (32-bit) over the observation's float32 bit patterns, then MurmurHash3's finalizer
-#: of the hash XOR ``(d + 1) * GOLDEN32`` picks dimension ``d``'s level (its top 4 bits)
+#: (multipliers ``FMIX32_C1``, ``FMIX32_C2``) of the hash XOR ``(d + 1) * GOLDEN32`` picks
+#: dimension ``d``'s level: its top 4 bits (``>> DITHER_SHIFT``), 16 = ``DITHER_LEVELS``
 FNV_OFFSET32, FNV_PRIME32, GOLDEN32, MASK32 = 2166136261, 16777619, 0x9E3779B9, 0xFFFFFFFF
+FMIX32_C1, FMIX32_C2, DITHER_SHIFT = 0x85EBCA6B, 0xC2B2AE35, 28
 
 
 def dither_levels(obs32: np.ndarray) -> np.ndarray:
@@ -168,11 +170,11 @@ def dither_levels(obs32: np.ndarray) -> np.ndarray:
     salt = ((np.arange(1, obs32.shape[1] + 1, dtype=np.uint64) * np.uint64(GOLDEN32)) & np.uint64(MASK32))
     v = h[:, None] ^ salt[None, :]
     v ^= v >> np.uint64(16)
-    v = (v * np.uint64(0x85EBCA6B)) & np.uint64(MASK32)
+    v = (v * np.uint64(FMIX32_C1)) & np.uint64(MASK32)
     v ^= v >> np.uint64(13)
-    v = (v * np.uint64(0xC2B2AE35)) & np.uint64(MASK32)
+    v = (v * np.uint64(FMIX32_C2)) & np.uint64(MASK32)
     v ^= v >> np.uint64(16)
-    return (v >> np.uint64(28)).astype(np.intp)  # the top 4 bits: 16 = DITHER_LEVELS levels
+    return (v >> np.uint64(DITHER_SHIFT)).astype(np.intp)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
