@@ -135,17 +135,12 @@ def test_continuous_point_mass_trains_with_a_real_family(user_dir):
 @pytest.mark.parametrize("family", ["mlp", "lstm", "binary_rnn"])
 def test_every_family_runs_on_a_user_environment_and_resumes_exactly(user_dir, family, tmp_path):
     from genome.config import apply_overrides
-    from genome.trainer import Trainer
+    from tests.resume import assert_resume_is_byte_identical
 
     cfg, _ = load("catch.py:Catch")
     cfg = apply_overrides(cfg, {"policy": {"family": family, "hidden": [6], "bits_per_dim": 1},
                                 "strategy": {"population": 10}, "run": {"generations": 4, "target": "none", "eval_episodes": 5, "checkpoint_every": 2}})
-    genome.train(cfg, run_dir=tmp_path / "whole")
-    genome.train(apply_overrides(cfg, {"run": {"generations": 2}}), run_dir=tmp_path / "part")
-    resumed = Trainer(cfg, run_dir=tmp_path / "part")
-    resumed.restore()
-    resumed.run()
-    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    assert_resume_is_byte_identical(cfg, tmp_path, first=2)
 
 
 def test_same_bits_for_any_thread_count_and_in_worker_processes(user_dir):

@@ -8,6 +8,7 @@ from genome.build import build
 from genome.config import BernoulliNESConfig, Config, EnvConfig, OpenAIESConfig, PolicyConfig, RunConfig
 from genome.errors import ConfigError
 from genome.policies.binary_latent import BinaryLatent, dither_offsets, latent_map
+from tests.resume import assert_resume_is_byte_identical
 from tests.test_export_and_render import CC, c_agrees_over_episodes, compile_policy
 
 
@@ -96,15 +97,7 @@ def test_switching_to_binary_latent_picks_openai_es():
 
 
 def test_resume_is_byte_identical(tmp_path):
-    c = cfg(generations=6, checkpoint_every=2)
-    genome.train(c, run_dir=tmp_path / "whole")
-    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 3})), run_dir=tmp_path / "part")
-    from genome.trainer import Trainer
-
-    resumed = Trainer(c, run_dir=tmp_path / "part")
-    resumed.restore()
-    resumed.run()
-    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    assert_resume_is_byte_identical(cfg(generations=6, checkpoint_every=2), tmp_path, first=3)
 
 
 def test_gymnasium_path_moves_the_edges_with_running_statistics():
@@ -135,16 +128,10 @@ def test_dithered_run_resumes_byte_identically_and_saves_its_encoder(tmp_path):
     from dataclasses import replace
 
     from genome import DitheredThermometerEncoder
-    from genome.trainer import Trainer
 
     base = cfg(generations=6, checkpoint_every=2)
     c = base.replace(env=EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False}), policy=replace(base.policy, dither=True))
-    genome.train(c, run_dir=tmp_path / "whole")
-    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 3})), run_dir=tmp_path / "part")
-    resumed = Trainer(c, run_dir=tmp_path / "part")
-    resumed.restore()
-    resumed.run()
-    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    assert_resume_is_byte_identical(c, tmp_path, first=3)
     policy = genome.load_policy(tmp_path / "whole")
     assert isinstance(policy.network.encoder, DitheredThermometerEncoder)
     setup = build(c)

@@ -13,6 +13,7 @@ from genome.config import BernoulliNESConfig, Config, EnvConfig, GAConfig, OpenA
 from genome.errors import ConfigError
 from genome.strategies.controller import ControlledStrategy, sample_choices, softmax
 from genome.strategies.openai_es import OpenAIES
+from tests.resume import assert_resume_is_byte_identical
 
 GYM_CARTPOLE = EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False})
 
@@ -133,15 +134,7 @@ def test_families_train_on_native_and_gymnasium_cartpole(family, hidden, tmp_pat
 
 
 def test_chromatic_resume_is_byte_identical(tmp_path):
-    from genome.trainer import Trainer
-
-    c = cfg("chromatic", (4,), generations=6, checkpoint_every=3)
-    genome.train(c, run_dir=tmp_path / "whole")
-    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 3})), run_dir=tmp_path / "part")
-    t = Trainer(c, run_dir=tmp_path / "part")
-    t.restore()
-    t.run()
-    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    assert_resume_is_byte_identical(cfg("chromatic", (4,), generations=6, checkpoint_every=3), tmp_path, first=3)
     assert (tmp_path / "part" / "architecture.npz").read_bytes() == (tmp_path / "whole" / "architecture.npz").read_bytes()
 
 

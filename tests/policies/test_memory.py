@@ -13,6 +13,7 @@ from genome.nets.recurrent import RecurrentStructure, recurrent_step
 from genome.problems import EpisodeRequest
 
 from tests.test_export_and_render import CC, c_agrees_over_episodes, compile_policy
+from tests.resume import assert_resume_is_byte_identical
 
 POSITIONS = [0, 2]  # CartPole's cart position and pole angle: no velocities
 
@@ -161,15 +162,7 @@ def test_train_save_load_evaluate_and_members_never_share_state(family, tmp_path
 @pytest.mark.parametrize("family,strategy", [("lstm", None), ("gru", GAConfig(population=10, truncation=3, elites=2, validation_episodes=2)),
                                              ("binary_rnn", None), ("binary_rnn", GAConfig(population=10, truncation=3, elites=2, validation_episodes=2))])
 def test_resume_is_byte_identical(family, strategy, tmp_path):
-    c = cfg(family, generations=6, strategy=strategy, checkpoint_every=2)
-    genome.train(c, run_dir=tmp_path / "whole")
-    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 3})), run_dir=tmp_path / "part")
-    from genome.trainer import Trainer
-
-    resumed = Trainer(c, run_dir=tmp_path / "part")
-    resumed.restore()
-    resumed.run()
-    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
+    assert_resume_is_byte_identical(cfg(family, generations=6, strategy=strategy, checkpoint_every=2), tmp_path, first=3)
 
 
 @pytest.mark.parametrize("family", ["lstm", "binary_rnn"])
@@ -234,13 +227,5 @@ def test_conv_lstm_carries_its_state_through_the_slot_loop_as_the_policy_does():
 
 
 def test_conv_lstm_trains_with_the_ga_round_trips_and_resumes_exactly(tmp_path):
-    c = conv_lstm_cfg(generations=4, checkpoint_every=2)
-    whole = genome.train(c, run_dir=tmp_path / "whole")
+    whole, _ = assert_resume_is_byte_identical(conv_lstm_cfg(generations=4, checkpoint_every=2), tmp_path, first=2)
     assert fileformat.read_network((tmp_path / "whole" / "policy.gbn").read_bytes(), "x") == whole.policy
-    genome.train(c.replace(run=RunConfig(**{**c.run.__dict__, "generations": 2})), run_dir=tmp_path / "part")
-    from genome.trainer import Trainer
-
-    resumed = Trainer(c, run_dir=tmp_path / "part")
-    resumed.restore()
-    resumed.run()
-    assert (tmp_path / "part" / "policy.gbn").read_bytes() == (tmp_path / "whole" / "policy.gbn").read_bytes()
