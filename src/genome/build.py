@@ -222,8 +222,12 @@ def binary_mlp(cfg: Config, env: EnvView) -> Built:
 
 def binary_latent(cfg: Config, env: EnvView) -> Built:
     """The binary MLP searched through real latent weights (:mod:`genome.policies.binary_latent`)."""
+    pc = cfg.policy
+    if pc.relax > 0 and env.native is not None:
+        raise ConfigError(f"policy.relax runs on the Gymnasium path; {env.native.env_id} runs in genome's fused native "
+                          "rollouts, which run binary networks only (set policy.relax = 0)")
     built = binary_mlp(cfg, env)
-    return replace(built, family=BinaryLatent(built.family, cfg.policy.latent))
+    return replace(built, family=BinaryLatent(built.family, pc.latent, pc.relax, pc.relax_decay, pc.relax_min))
 
 
 def dense(cfg: Config, env: EnvView) -> Built:

@@ -92,6 +92,12 @@ class PolicyConfig:
                                 "for binary, 1 for real families", default=0.0)
     latent: str = _help("binary_latent: 'input' (one latent weight per unit and observation dimension, spread over its "
                         "thermometer bits by fixed offsets) or 'bit' (one latent per bit: its sign)", default="input")
+    relax: float = _help("binary_latent without hidden layers, Gymnasium path: the training members run a relaxed network whose bit "
+                         "i weighs clip((c + d_i) / w, -1, 1) instead of its sign, on the expected input code, with width "
+                         "w = max(relax * relax_decay^generation, relax_min) in latent units; center checks, tests and the saved "
+                         "policy stay binary (0: off)", default=0.0)
+    relax_decay: float = _help("binary_latent: the relaxation width's factor per generation (1: constant)", default=1.0)
+    relax_min: float = _help("binary_latent: the relaxation width's floor", default=0.0)
     output_bias: bool = _help("real families: the output layer has a bias (hidden layers always do)", default=False)
     obs_norm: bool = _help("real families: normalize observations with running mean/std of the members' observations", default=True)
     obs_std_floor: float = _help("real families: normalization divides by max(std, this)", default=0.1)
@@ -376,6 +382,13 @@ def _validate(cfg: Config) -> Config:
     if cfg.policy.dither and FAMILIES[cfg.policy.family] != "bits" and cfg.policy.family != "binary_latent":
         raise ConfigError(f"policy.dither shifts a binary family's thermometer inputs; policy.family = {cfg.policy.family} has none "
                           "(set policy.dither = false)")
+    pc = cfg.policy
+    if pc.relax < 0 or pc.relax_min < 0 or not 0 < pc.relax_decay <= 1:
+        raise ConfigError(f"policy.relax and policy.relax_min must be >= 0 and policy.relax_decay in (0, 1], got "
+                          f"{pc.relax}, {pc.relax_min}, {pc.relax_decay}")
+    if pc.relax > 0 and (pc.family != "binary_latent" or pc.hidden):
+        raise ConfigError(f"policy.relax relaxes a linear binary_latent network (family binary_latent, hidden = []); got "
+                          f"policy.family = {pc.family} with hidden = {pc.hidden} (set policy.relax = 0)")
     if cfg.policy.edge_spread < 0:
         raise ConfigError(f"policy.edge_spread must be >= 0, got {cfg.policy.edge_spread}")
     if cfg.policy.action_scale < 0:

@@ -150,3 +150,90 @@ def test_dithered_policy_exported_to_c_agrees_over_whole_episodes(tmp_path):
     assert net.encoder is dithered
     lib = compile_policy(net, tmp_path)
     assert c_agrees_over_episodes(net, lib, "Pendulum-v1", episodes=3) >= 3 * 200
+
+
+def relaxed_cfg(dither=False, relax=0.3, decay=0.9, floor=0.05, **kw):
+    from dataclasses import replace
+
+    base = cfg(**kw)
+    env = EnvConfig(id="Pendulum-v1", kwargs={"g": 10.0}) if "env" not in kw else base.env
+    return base.replace(env=env, policy=replace(base.policy, action_head="affine", dither=dither, relax=relax, relax_decay=decay, relax_min=floor))
+
+
+@pytest.mark.parametrize("dither", [False, True])
+def test_relaxed_network_is_the_documented_formula_and_tends_to_the_binary_one(dither):
+    """s_j = sum_i clip((c + d_i)/w, -1, 1) xbar_i + sum_b clip((c + d_b)/w, -1, 1), checked
+    against plain numpy; as w -> 0 it is the binary network's popcount scores, averaged over
+    the dither's shifts."""
+    from genome.encoders.kernels import DITHER_LEVELS
+    from genome.policies.binary_latent import RelaxedArrays
+
+    setup = build(relaxed_cfg(dither=dither))
+    fam = setup.family.with_stats(setup.stats)
+    rng_ = np.random.default_rng(3)
+    genomes = rng_.normal(scale=0.5, size=(4, fam.n_params))
+    obs = rng_.normal(size=(7, 3)).astype(np.float32) * 1.5
+    members = rng_.integers(0, 4, size=7)
+    # plain numpy: bit table, signs, averaged over the shifts
+    enc = fam.encoder
+    shifts = enc.shifts if dither else np.zeros((3, 1), np.float32)
+    xbar = np.zeros((7, enc.n_bits))
+    for m in range(shifts.shape[1]):
+        cols = [np.asarray(obs[:, d] - shifts[d, m], np.float32)[:, None] > np.asarray(enc.edges[d])[None, :] for d in range(3)]
+        xbar += np.concatenate(cols, axis=1) * 2.0 - 1.0
+    xbar /= shifts.shape[1]
+    assert shifts.shape[1] == (DITHER_LEVELS if dither else 1)
+    n_in, bias = enc.n_bits, fam.base.bias_bits
+    for width in (0.7, 0.05):
+        w = np.clip((genomes[:, fam.group] + fam.offset) / width, -1, 1).reshape(4, 1, n_in + bias)
+        expected = np.einsum("rk,rk->r", w[members, 0, :n_in], xbar)[:, None] + w[members, 0, n_in:].sum(axis=1)[:, None]
+        arrays = fam.relaxed_arrays(genomes, width)
+        assert isinstance(arrays, RelaxedArrays)
+        np.testing.assert_allclose(fam.forward_indexed(arrays, members, obs), expected, rtol=1e-12, atol=1e-12)
+    # w -> 0: the binary scores (averaged over the shifts when dithered)
+    tiny = fam.forward_indexed(fam.relaxed_arrays(genomes, 1e-12), members, obs)
+    binary = np.zeros((7, 1))
+    arrays = fam.decode_arrays(genomes)
+    for m in range(shifts.shape[1]):
+        plain = fam.base.encoder if not dither else genome.ThermometerEncoder(enc.edges)
+        base = type(fam.base)(plain, [], fam.head, bias)
+        binary += base.forward_indexed(arrays, members, obs - shifts[:, m][None, :])
+    np.testing.assert_allclose(tiny, binary / shifts.shape[1], atol=1e-9)
+
+
+def test_relaxation_width_schedule_and_which_episodes_run_relaxed():
+    from genome import rng
+    from genome.policies.binary_latent import RelaxedArrays
+    from genome.problems.base import EpisodeRequest, member_arrays
+
+    fam = build(relaxed_cfg(relax=0.3, decay=0.9, floor=0.05)).family
+    assert [fam.relax_width(g) for g in (0, 1, 5, 40)] == [0.3, 0.3 * 0.9, max(0.3 * 0.9**5, 0.05), 0.05]
+    genomes = np.zeros((2, fam.n_params))
+    assert isinstance(member_arrays(fam, genomes, EpisodeRequest(1, rng.START, 3)), RelaxedArrays)
+    for purpose in (rng.CENTER, rng.EVAL, rng.REPORT):  # checks, tests and reports run the binary network
+        assert isinstance(member_arrays(fam, genomes, EpisodeRequest(1, purpose, 3)), tuple)
+        assert not isinstance(member_arrays(fam, genomes, EpisodeRequest(1, purpose, 3)), RelaxedArrays)
+    assert build(relaxed_cfg(relax=0.0)).family.relax_width(0) == 0.0
+
+
+def test_relaxed_run_resumes_byte_identically(tmp_path):
+    """A relaxed run (width shrinking over the generations) resumes to the same bits; the
+    policy file is the binary network."""
+    c = relaxed_cfg(dither=True, generations=6, checkpoint_every=2)
+    whole, _ = assert_resume_is_byte_identical(c, tmp_path, first=3)
+    assert isinstance(genome.load_policy(tmp_path / "whole").network, genome.BinaryNetwork)
+
+
+def test_relaxation_config_errors():
+    from dataclasses import replace
+
+    from genome.config import from_dict, to_dict
+
+    base = relaxed_cfg()
+    assert from_dict(to_dict(base)) == base
+    for policy, match in [(replace(base.policy, relax=-1.0), "relax"), (replace(base.policy, relax_decay=0.0), "relax_decay"),
+                          (replace(base.policy, hidden=[8]), "hidden = \\[\\]"), (replace(base.policy, family="binary_mlp"), "binary_latent")]:
+        with pytest.raises(ConfigError, match=match):
+            from_dict(to_dict(base.replace(policy=policy)))
+    with pytest.raises(ConfigError, match="Gymnasium path"):  # the fused native rollouts run binary networks only
+        build(relaxed_cfg(env="CartPole-v1"))

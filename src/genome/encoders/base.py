@@ -55,6 +55,12 @@ class Encoder(ABC):
         """Like :meth:`encode` but as a 0/1 ``uint8`` array of ``n_bits`` per observation."""
         return unpack_bits(self.encode(obs), self.n_bits)
 
+    def expected_signs(self, obs) -> np.ndarray:
+        """The code as ``±1`` floats ``(batch, n_bits)``, averaged over whatever the encoder
+        randomizes (a dithered thermometer's shifts); a deterministic code is its own average."""
+        batch, _ = self._as_batch(obs)
+        return unpack_bits(self.encode(batch), self.n_bits).astype(np.float64) * 2.0 - 1.0
+
     @abstractmethod
     def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
         """Fill ``out`` (rows, n_words) from ``obs`` (rows, n_inputs)."""

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from genome.bits import unpack_bits
 from genome.encoders.base import Encoder
 from genome.encoders.kernels import CHUNK, DITHER_LEVELS, dither_levels, encode_buckets_batch
 from genome.errors import ShapeError
@@ -244,6 +245,18 @@ class DitheredThermometerEncoder(ThermometerEncoder):
 
     def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
         encode_buckets_batch(self.shifted(obs), *self.kernel_tables(), out)
+
+    def expected_signs(self, obs) -> np.ndarray:
+        """The ``±1`` code averaged over the ``DITHER_LEVELS`` shifts (each level equally
+        likely under the hash): piecewise linear in the observation between edges."""
+        batch, _ = self._as_batch(obs)
+        obs32 = np.ascontiguousarray(batch, dtype=np.float32)
+        words = np.empty((obs32.shape[0], self.n_words), dtype=np.uint64)
+        total = np.zeros((obs32.shape[0], self.n_bits))
+        for m in range(DITHER_LEVELS):
+            encode_buckets_batch(np.ascontiguousarray(obs32 - self.shifts[:, m][None, :]), *self.kernel_tables(), words)
+            total += unpack_bits(words, self.n_bits)
+        return total * (2.0 / DITHER_LEVELS) - 1.0
 
 
 class OneHotEncoder(IntervalEncoder):

@@ -26,12 +26,29 @@ placing the thermometer edges as ARS's filter normalizes inputs.
 * ``"bit"``: every bit its own latent (offset 0), ``bit = [c > 0]``: a latent Gaussian
   whose sign is the bit; the initial latents are ``N(0, 1)`` (random bits).
 
+**Relaxation** (``policy.relax``, linear networks on the Gymnasium path): a bit's weight
+jumps from -1 to +1 as its latent crosses ``-d_i``, so small steps of the strategy mostly
+change nothing and the returns of a step function guide it. With ``relax = w0 > 0`` the
+training members instead run the relaxed network
+
+    s_j = sum_i clip((c_{g(i)} + d_i) / w, -1, 1) xbar_i + sum_b clip((c_{g(b)} + d_b) / w, -1, 1)
+
+on the expected input code ``xbar`` (:meth:`~genome.encoders.base.Encoder.expected_signs`:
+the ``±1`` thermometer bits, averaged over the dither's shifts), with the width
+``w_g = max(w0 relax_decay^g, relax_min)`` at generation ``g``. ``clip((c + d) / w, -1, 1)``
+is the expected sign of ``c + d + u`` for ``u`` uniform on ``[-w, w]``, and as ``w -> 0`` the
+relaxed network is the binary one -- which is what center checks, the stopping test, the
+evaluations and the saved policy always run (the graduated relaxation of binary networks,
+e.g. BinaryConnect's hard-sigmoid with annealing; Courbariaux et al. 2015).
+
 The latent genome starts at zero for ``"input"`` (every group half on: responses near 0, as
 ARS's zero-initialized linear policy). With an ``affine`` head (the integer readout,
 :mod:`genome.policies.heads`) the output scores become continuous actions by one affine map.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -85,6 +102,14 @@ def latent_map(base: BinaryMLP, groups: str) -> tuple[np.ndarray, np.ndarray, in
     return group, offset, g
 
 
+class RelaxedArrays(NamedTuple):
+    """Relaxed networks of a population: ``weights (members, outputs, input bits)`` in
+    ``[-1, 1]`` and ``bias (members, outputs)``; float64 scores instead of popcounts."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+
+
 class BinaryLatent:
     """Genome (float32 latents, one per group) -> bits -> the base :class:`BinaryMLP`'s network.
 
@@ -96,10 +121,13 @@ class BinaryLatent:
     kernel = "binary"
     state_size = 0  #: feed-forward: no memory between steps
 
-    def __init__(self, base: BinaryMLP, groups: str = "input"):
+    def __init__(self, base: BinaryMLP, groups: str = "input", relax: float = 0.0, relax_decay: float = 1.0, relax_min: float = 0.0):
         self.base = base
         self.groups = groups
         self.group, self.offset, self.n_params = latent_map(base, groups)
+        if relax > 0 and len(base.layout.sizes) != 2:
+            raise ConfigError("policy.relax relaxes a linear binary_latent network: set policy.hidden = [] (or policy.relax = 0)")
+        self.relax, self.relax_decay, self.relax_min = float(relax), float(relax_decay), float(relax_min)
 
     # ------------------------------------------------------------- sizes
     @property
@@ -132,7 +160,8 @@ class BinaryLatent:
         if base is self.base:
             return self
         out = object.__new__(BinaryLatent)
-        out.base, out.groups, out.group, out.offset, out.n_params = base, self.groups, self.group, self.offset, self.n_params
+        out.__dict__.update(self.__dict__)
+        out.base = base
         return out
 
     # ----------------------------------------------------------- genomes
@@ -152,7 +181,33 @@ class BinaryLatent:
     def decode_arrays(self, genomes: np.ndarray):
         return self.base.decode_arrays(self.bits(genomes))
 
+    def relax_width(self, generation: int) -> float:
+        """``max(relax relax_decay^generation, relax_min)``; 0 when the relaxation is off."""
+        if self.relax <= 0:
+            return 0.0
+        return max(self.relax * self.relax_decay ** int(generation), self.relax_min)
+
+    def relaxed_arrays(self, genomes: np.ndarray, width: float) -> "RelaxedArrays":
+        """The relaxed networks of ``genomes`` at ``width`` (module docstring, "Relaxation")."""
+        genomes = np.asarray(genomes)
+        if genomes.ndim != 2 or genomes.shape[1] != self.n_params:
+            raise ConfigError(f"genomes must have shape (members, {self.n_params}), got {genomes.shape}")
+        n_in, n_out = self.base.layout.sizes
+        w = np.clip((np.asarray(genomes, np.float64)[:, self.group] + self.offset) / width, -1.0, 1.0)
+        w = w.reshape(genomes.shape[0], n_out, n_in + self.base.bias_bits)
+        return RelaxedArrays(np.ascontiguousarray(w[:, :, :n_in]), w[:, :, n_in:].sum(axis=2))
+
+    def train_arrays(self, genomes: np.ndarray, generation: int):
+        """What the training members of ``generation`` run: the relaxed networks while the
+        relaxation is on, else the binary ones (:meth:`decode_arrays`)."""
+        width = self.relax_width(generation)
+        return self.relaxed_arrays(genomes, width) if width > 0 else self.decode_arrays(genomes)
+
     def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
+        if isinstance(arrays, RelaxedArrays):
+            x = self.base.encoder.expected_signs(obs)
+            m = np.asarray(members, dtype=np.int64)
+            return np.einsum("rjk,rk->rj", arrays.weights[m], x) + arrays.bias[m]
         return self.base.forward_indexed(arrays, members, obs, state)
 
     def decode(self, genome: np.ndarray) -> BinaryNetwork:

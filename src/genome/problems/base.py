@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from genome import rng
+
 
 @dataclass(frozen=True)
 class EpisodeRequest:
@@ -145,3 +147,12 @@ def failed_result(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
     return EvalResult(np.full((n, episodes), np.nan), np.zeros((n, episodes), dtype=np.int64), {m: reason for m in range(n)}, np.zeros(n), *stats)
 
 
+
+
+def member_arrays(family, genomes: np.ndarray, request: EpisodeRequest):
+    """The arrays the members of ``request`` run: for training episodes a family's
+    ``train_arrays(genomes, generation)`` where it has one (``binary_latent``'s relaxation),
+    else -- and for center checks, tests and reports always -- ``decode_arrays(genomes)``."""
+    if request.purpose == rng.START and hasattr(family, "train_arrays"):
+        return family.train_arrays(genomes, request.generation)
+    return family.decode_arrays(genomes)

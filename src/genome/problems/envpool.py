@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from genome.errors import ConfigError
-from genome.problems.base import EpisodeRequest, EvalResult
+from genome.problems.base import EpisodeRequest, EvalResult, member_arrays
 from genome.problems.episodes import EpisodeSlots
 from genome.problems.gym_env import episode_seed, raw_observations
 
@@ -52,7 +52,7 @@ def evaluate_envpool(problem, genomes: np.ndarray, member_offset: int, request: 
     (``problems/episodes.py``: an exception, a non-finite observation or reward, or an
     episode past ``step_limit`` fails its member alone)."""
     spec, fam = problem.spec, problem.family
-    arrays = fam.decode_arrays(genomes)
+    arrays = member_arrays(fam, genomes, request)
     head_arrays = fam.head.arrays()
     n, episodes = genomes.shape[0], request.episodes
     book = EpisodeSlots(n, episodes, fam.n_inputs, raw_observations(fam), fam.state_size, spec.obs_stats, spec.step_limit)

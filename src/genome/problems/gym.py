@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from genome.nets.conv import one_blas_thread
-from genome.problems.base import EpisodeRequest, EvalResult
+from genome.problems.base import EpisodeRequest, EvalResult, member_arrays
 from genome.problems.episodes import EpisodeSlots
 from genome.problems.gym_env import episode_seed, make_env, raw_observations
 
@@ -83,7 +83,7 @@ class GymProblem:
 
             return evaluate_envpool(self, genomes, member_offset, request)
         spec, fam = self.spec, self.family
-        arrays = fam.decode_arrays(genomes)
+        arrays = member_arrays(fam, genomes, request)
         head_arrays = fam.head.arrays()
         episodes = request.episodes
         n_tasks = genomes.shape[0] * episodes
