@@ -188,3 +188,21 @@ def test_dither_needs_float_observations_and_the_gymnasium_path():
 def test_registries_are_consistent():
     assert set(ENCODERS) == {"thermometer", "onehot", "sign", "rawbits", "image"}
     assert all(ENCODER_KINDS[cls.kind] is cls for cls in ENCODERS.values())
+
+
+def test_dithered_expected_signs_average_the_code_over_the_shifts():
+    """expected_signs (one vectorized comparison per bit and level) equals the mean of the
+    encoder's own ±1 code over the DITHER_LEVELS shifted observations, NaN and inf included."""
+    from genome.bits import unpack_bits
+    from genome.encoders.interval import DitheredThermometerEncoder, ThermometerEncoder
+    from genome.encoders.kernels import DITHER_LEVELS
+
+    gen = np.random.default_rng(4)
+    edges = [np.sort(gen.normal(size=k)) for k in (15, 3, 70)]
+    enc = DitheredThermometerEncoder(edges)
+    plain = ThermometerEncoder(edges)
+    obs = gen.normal(size=(40, 3)).astype(np.float32) * 2
+    obs[0, 0], obs[1, 1], obs[2, 2] = np.nan, np.inf, -np.inf
+    mean = sum(unpack_bits(plain.encode(obs - enc.shifts[:, m][None, :]), plain.n_bits) for m in range(DITHER_LEVELS))
+    np.testing.assert_array_equal(enc.expected_signs(obs), mean * (2.0 / DITHER_LEVELS) - 1.0)
+    np.testing.assert_array_equal(plain.expected_signs(obs), unpack_bits(plain.encode(obs), plain.n_bits) * 2.0 - 1.0)

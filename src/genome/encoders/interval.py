@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from genome.bits import unpack_bits
 from genome.encoders.base import Encoder
 from genome.encoders.kernels import CHUNK, DITHER_LEVELS, dither_levels, encode_buckets_batch
 from genome.errors import ShapeError
@@ -250,13 +249,12 @@ class DitheredThermometerEncoder(ThermometerEncoder):
         """The ``±1`` code averaged over the ``DITHER_LEVELS`` shifts (each level equally
         likely under the hash): piecewise linear in the observation between edges."""
         batch, _ = self._as_batch(obs)
-        obs32 = np.ascontiguousarray(batch, dtype=np.float32)
-        words = np.empty((obs32.shape[0], self.n_words), dtype=np.uint64)
-        total = np.zeros((obs32.shape[0], self.n_bits))
-        for m in range(DITHER_LEVELS):
-            encode_buckets_batch(np.ascontiguousarray(obs32 - self.shifts[:, m][None, :]), *self.kernel_tables(), words)
-            total += unpack_bits(words, self.n_bits)
-        return total * (2.0 / DITHER_LEVELS) - 1.0
+        dim = np.repeat(np.arange(self.n_inputs), self.edge_counts)  # each bit's dimension and edge
+        edge = np.concatenate(self.edges)
+        # the same float32 subtraction and comparison as the encoder's, for every level at once
+        shifted = np.asarray(batch, dtype=np.float32)[:, dim, None] - self.shifts[dim][None, :, :]
+        on = (shifted > edge[None, :, None]).sum(axis=2)
+        return on * (2.0 / DITHER_LEVELS) - 1.0
 
 
 class OneHotEncoder(IntervalEncoder):
