@@ -227,7 +227,7 @@ def binary_latent(cfg: Config, env: EnvView) -> Built:
         raise ConfigError(f"policy.relax runs on the Gymnasium path; {env.native.env_id} runs in genome's fused native "
                           "rollouts, which run binary networks only (set policy.relax = 0)")
     built = binary_mlp(cfg, env)
-    return replace(built, family=BinaryLatent(built.family, pc.latent, pc.relax, pc.relax_decay, pc.relax_min))
+    return replace(built, family=BinaryLatent(built.family, pc.latent, pc.relax, pc.relax_decay, pc.relax_min, pc.latent_order))
 
 
 def dense(cfg: Config, env: EnvView) -> Built:

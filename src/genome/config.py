@@ -92,6 +92,10 @@ class PolicyConfig:
                                 "for binary, 1 for real families", default=0.0)
     latent: str = _help("binary_latent: 'input' (one latent weight per unit and observation dimension, spread over its "
                         "thermometer bits by fixed offsets) or 'bit' (one latent per bit: its sign)", default="input")
+    latent_order: str = _help("binary_latent, latent = input: the order in which a group's bits switch on as its latent grows: "
+                              "'golden' (the additive recurrence frac(1/2 + k/phi)) or 'bitreversal' (van der Corput: at latent 0 "
+                              "every other edge is on, so the zero genome responds +-1 per dimension, without the golden order's offset)",
+                              default="golden")
     relax: float = _help("binary_latent without hidden layers, Gymnasium path: the training members run a relaxed network whose bit "
                          "i weighs clip((c + d_i) / w, -1, 1) instead of its sign, on the expected input code, with width "
                          "w = max(relax * relax_decay^generation, relax_min) in latent units; center checks, tests and the saved "
@@ -383,6 +387,8 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.dither shifts a binary family's thermometer inputs; policy.family = {cfg.policy.family} has none "
                           "(set policy.dither = false)")
     pc = cfg.policy
+    if pc.latent_order not in ("golden", "bitreversal"):
+        raise ConfigError(f"policy.latent_order must be 'golden' or 'bitreversal', got {pc.latent_order!r}")
     if pc.relax < 0 or pc.relax_min < 0 or not 0 < pc.relax_decay <= 1:
         raise ConfigError(f"policy.relax and policy.relax_min must be >= 0 and policy.relax_decay in (0, 1], got "
                           f"{pc.relax}, {pc.relax_min}, {pc.relax_decay}")

@@ -7,7 +7,7 @@ import genome
 from genome.build import build
 from genome.config import BernoulliNESConfig, Config, EnvConfig, OpenAIESConfig, PolicyConfig, RunConfig
 from genome.errors import ConfigError
-from genome.policies.binary_latent import BinaryLatent, dither_offsets, latent_map
+from genome.policies.binary_latent import BinaryLatent, bitreversal_offsets, dither_offsets, latent_map
 from tests.resume import assert_resume_is_byte_identical
 from tests.test_export_and_render import CC, c_agrees_over_episodes, compile_policy
 
@@ -32,38 +32,65 @@ def test_offsets_switch_on_a_share_of_the_bits_spread_over_every_prefix():
     assert np.all(1.0 + d > 0) and not np.any(-1.0 + d > 0)  # c = +-1: all on / all off
 
 
-def reference_bits(base, latents, groups):
+def test_bitreversal_order_switches_every_other_edge_on_at_zero():
+    """The van der Corput order: 8 bits switch on as 0, 4, 2, 6, 1, 5, 3, 7; at c = 0 the
+    even-indexed ceil(k/2) bits are on, so on an odd number of thermometer edges the zero
+    latent's response sum_k w_k x_k is +-1 for every observation (the golden order's is not)."""
+    d8 = bitreversal_offsets(8)
+    switch_on = np.argsort(-d8, kind="stable")
+    assert switch_on.tolist() == [0, 4, 2, 6, 1, 5, 3, 7]
+    for k in (7, 15, 16, 27):
+        d = bitreversal_offsets(k)
+        assert np.all(np.abs(d) <= 1) and np.unique(d).size == k
+        assert np.flatnonzero(d > 0).tolist() == list(range(0, k, 2))
+        for c in np.linspace(-1, 1, 41):  # about K (1 + c) / 2 bits on, spread over every prefix
+            on = (c + d > 0).astype(int)
+            assert abs(on.sum() - k * (1 + c) / 2) <= 1.0
+            assert np.max(np.abs(np.cumsum(on) - np.arange(1, k + 1) * (1 + c) / 2)) <= 3.0
+        assert np.all(1.0 + d > 0) and not np.any(-1.0 + d > 0)
+    edges = np.linspace(-2, 2, 27)
+    x = (np.linspace(-3, 3, 999)[:, None] > edges[None, :]) * 2.0 - 1.0  # every bucket of the thermometer
+    assert set((x @ np.where(bitreversal_offsets(27) > 0, 1, -1)).tolist()) == {-1.0, 1.0}
+    assert (x @ np.where(dither_offsets(27) > 0, 1, -1)).min() <= -3
+
+
+def reference_bits(base, latents, groups, order="golden"):
     """The genome bits written out unit by unit, as docs describe the grouping."""
     sizes, enc = base.layout.sizes, base.encoder
+    offsets = bitreversal_offsets if order == "bitreversal" else dither_offsets
     out, c = [], iter(latents)
     for layer in range(len(sizes) - 1):
         for _ in range(sizes[layer + 1]):
             if groups == "input" and layer == 0:
                 for a, b in zip(enc.bit_offsets[:-1], enc.bit_offsets[1:]):
                     v = next(c)
-                    out.extend(int(v + o > 0) for o in dither_offsets(int(b - a)))
+                    out.extend(int(v + o > 0) for o in offsets(int(b - a)))
             else:
                 out.extend(int(next(c) > 0) for _ in range(sizes[layer]))
             if base.bias_bits:
                 if groups == "input":
                     v = next(c)
-                    out.extend(int(v + o > 0) for o in dither_offsets(base.bias_bits))
+                    out.extend(int(v + o > 0) for o in offsets(base.bias_bits))
                 else:
                     out.extend(int(next(c) > 0) for _ in range(base.bias_bits))
     assert next(c, None) is None
     return np.array(out, np.uint8)
 
 
-@pytest.mark.parametrize("groups", ["input", "bit"])
+@pytest.mark.parametrize("groups,order", [("input", "golden"), ("bit", "golden"), ("input", "bitreversal")])
 @pytest.mark.parametrize("hidden", [(), (5,)])
-def test_latents_decode_to_the_documented_bits_and_network(groups, hidden):
-    family = build(cfg(groups, hidden)).family
+def test_latents_decode_to_the_documented_bits_and_network(groups, order, hidden):
+    from dataclasses import replace
+
+    c = cfg(groups, hidden)
+    family = build(c.replace(policy=replace(c.policy, latent_order=order))).family
+    assert family.order == order
     assert isinstance(family, BinaryLatent) and family.genome_kind == "reals"
     base = family.base
     genomes = np.random.default_rng(0).normal(size=(3, family.n_params)).astype(np.float32)
     bits = family.bits(genomes)
     for m in range(3):
-        np.testing.assert_array_equal(bits[m], reference_bits(base, genomes[m].astype(np.float64), groups))
+        np.testing.assert_array_equal(bits[m], reference_bits(base, genomes[m].astype(np.float64), groups, order))
         assert family.decode(genomes[m]) == base.decode(bits[m])
     w, t = family.decode_arrays(genomes)
     w_ref, t_ref = base.decode_arrays(bits)

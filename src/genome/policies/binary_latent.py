@@ -20,7 +20,12 @@ placing the thermometer edges as ARS's filter normalizes inputs.
   (``phi`` the golden ratio), so a latent ``c`` in ``[-1, 1]`` switches on about
   ``K (1 + c) / 2`` of the group's bits, spread evenly over the thermometer's edges: the
   unit's response to that dimension is a staircase of slope ``c`` (``sum_k w_k x_k``
-  with ``x`` the thermometer bits). A linear binary policy on Hopper (11 dimensions x 16
+  with ``x`` the thermometer bits). ``policy.latent_order = "bitreversal"`` uses the van
+  der Corput order instead (:func:`bitreversal_offsets`): at ``c = 0`` every other edge's
+  bit is on, so the zero genome responds ``±1`` per dimension, where the golden order's
+  half of the bits leaves a staircase with an offset (-5 to +1, mean -1.2, for 27 bits on
+  normal-quantile edges) -- a network that pushes every joint one way before it has learned
+  anything. A linear binary policy on Hopper (11 dimensions x 16
   bits x 3 outputs = 528 weight bits) is searched in 33 + 3 numbers -- the size of ARS's
   real linear policy -- instead of 576.
 * ``"bit"``: every bit its own latent (offset 0), ``bit = [c > 0]``: a latent Gaussian
@@ -61,6 +66,7 @@ from genome.policies.binary_mlp import BinaryMLP
 INV_PHI = (np.sqrt(5.0) - 1.0) / 2.0
 
 LATENT_GROUPS = ("input", "bit")
+LATENT_ORDERS = ("golden", "bitreversal")
 
 
 def dither_offsets(k: int) -> np.ndarray:
@@ -68,11 +74,40 @@ def dither_offsets(k: int) -> np.ndarray:
     return 2.0 * np.mod(0.5 + np.arange(k) * INV_PHI, 1.0) - 1.0
 
 
-def latent_map(base: BinaryMLP, groups: str) -> tuple[np.ndarray, np.ndarray, int]:
+def radical_inverse(k: int) -> float:
+    """The base-2 radical inverse of ``k`` (van der Corput): its binary digits mirrored
+    behind the point, ``6 = 110b -> 0.011b = 0.375``."""
+    v, f = 0.0, 0.5
+    while k:
+        v += f * (k & 1)
+        k >>= 1
+        f *= 0.5
+    return v
+
+
+def bitreversal_offsets(k: int) -> np.ndarray:
+    """Offsets ``d_i = 1 - 2 r_i / k`` with ``r_i`` bit ``i``'s rank in the van der Corput
+    order: as the latent grows the bits switch on in that order, and at ``c = 0`` exactly the
+    even-indexed ``ceil(k / 2)`` are on, every other thermometer edge, so a unit's response
+    to a dimension is ``±1`` around zero (odd ``k``) instead of the golden order's bias."""
+    order = np.argsort([radical_inverse(i) for i in range(k)], kind="stable")
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(k)
+    return 1.0 - 2.0 * rank / k
+
+
+def group_offsets(k: int, order: str) -> np.ndarray:
+    """A group of ``k`` bits' offsets in ``policy.latent_order``."""
+    return bitreversal_offsets(k) if order == "bitreversal" else dither_offsets(k)
+
+
+def latent_map(base: BinaryMLP, groups: str, order: str = "golden") -> tuple[np.ndarray, np.ndarray, int]:
     """``(group of each genome bit, offset of each bit, number of groups)`` for the base
     family's genome layout (per layer, per unit: ``n_in`` weight bits, then ``bias_bits``)."""
     if groups not in LATENT_GROUPS:
         raise ConfigError(f"policy.latent must be one of {', '.join(LATENT_GROUPS)}, got {groups!r}")
+    if order not in LATENT_ORDERS:
+        raise ConfigError(f"policy.latent_order must be one of {', '.join(LATENT_ORDERS)}, got {order!r}")
     sizes = base.layout.sizes
     group = np.empty(base.n_params, dtype=np.int64)
     offset = np.zeros(base.n_params)
@@ -84,7 +119,7 @@ def latent_map(base: BinaryMLP, groups: str) -> tuple[np.ndarray, np.ndarray, in
             if groups == "input" and layer == 0 and enc_offsets is not None:
                 for a, b in zip(enc_offsets[:-1], enc_offsets[1:]):
                     group[q + a : q + b] = g
-                    offset[q + a : q + b] = dither_offsets(int(b - a))
+                    offset[q + a : q + b] = group_offsets(int(b - a), order)
                     g += 1
             else:
                 group[q : q + n_in] = np.arange(g, g + n_in)
@@ -93,7 +128,7 @@ def latent_map(base: BinaryMLP, groups: str) -> tuple[np.ndarray, np.ndarray, in
             if base.bias_bits:
                 if groups == "input":
                     group[q : q + base.bias_bits] = g
-                    offset[q : q + base.bias_bits] = dither_offsets(base.bias_bits)
+                    offset[q : q + base.bias_bits] = group_offsets(base.bias_bits, order)
                     g += 1
                 else:
                     group[q : q + base.bias_bits] = np.arange(g, g + base.bias_bits)
@@ -121,10 +156,12 @@ class BinaryLatent:
     kernel = "binary"
     state_size = 0  #: feed-forward: no memory between steps
 
-    def __init__(self, base: BinaryMLP, groups: str = "input", relax: float = 0.0, relax_decay: float = 1.0, relax_min: float = 0.0):
+    def __init__(self, base: BinaryMLP, groups: str = "input", relax: float = 0.0, relax_decay: float = 1.0, relax_min: float = 0.0,
+                 order: str = "golden"):
         self.base = base
         self.groups = groups
-        self.group, self.offset, self.n_params = latent_map(base, groups)
+        self.order = order
+        self.group, self.offset, self.n_params = latent_map(base, groups, order)
         if relax > 0 and len(base.layout.sizes) != 2:
             raise ConfigError("policy.relax relaxes a linear binary_latent network: set policy.hidden = [] (or policy.relax = 0)")
         self.relax, self.relax_decay, self.relax_min = float(relax), float(relax_decay), float(relax_min)
