@@ -235,6 +235,9 @@ class DitheredThermometerEncoder(ThermometerEncoder):
         #: ``shifts[d, m] = g_d (2 m + 1 - L) / (2 L)``: subtracted from dimension ``d`` at level ``m``
         odd = 2 * np.arange(DITHER_LEVELS) + 1 - DITHER_LEVELS
         self.shifts = np.ascontiguousarray((self.gaps.astype(np.float64)[:, None] * odd / (2 * DITHER_LEVELS)).astype(np.float32))
+        #: each bit's dimension and edge (for :meth:`expected_signs`)
+        self._bit_dims = np.repeat(np.arange(self.n_inputs), self.edge_counts)
+        self._bit_edges = np.concatenate(self.edges)
 
     def shifted(self, obs: np.ndarray) -> np.ndarray:
         """``obs`` (rows, n_inputs) in float32 minus each row's shifts (what the edges see)."""
@@ -249,11 +252,10 @@ class DitheredThermometerEncoder(ThermometerEncoder):
         """The ``±1`` code averaged over the ``DITHER_LEVELS`` shifts (each level equally
         likely under the hash): piecewise linear in the observation between edges."""
         batch, _ = self._as_batch(obs)
-        dim = np.repeat(np.arange(self.n_inputs), self.edge_counts)  # each bit's dimension and edge
-        edge = np.concatenate(self.edges)
+        dims = self._bit_dims
         # the same float32 subtraction and comparison as the encoder's, for every level at once
-        shifted = np.asarray(batch, dtype=np.float32)[:, dim, None] - self.shifts[dim][None, :, :]
-        on = (shifted > edge[None, :, None]).sum(axis=2)
+        shifted = np.asarray(batch, dtype=np.float32)[:, dims, None] - self.shifts[dims][None, :, :]
+        on = (shifted > self._bit_edges[None, :, None]).sum(axis=2)
         return on * (2.0 / DITHER_LEVELS) - 1.0
 
 

@@ -210,10 +210,14 @@ class BinaryLatent:
 
     def bits(self, genomes: np.ndarray) -> np.ndarray:
         """Latent genomes ``(members, n_params)`` -> the base genomes' bits ``(members, n_bits)``."""
+        return (self._shifted_latents(genomes) > 0).astype(np.uint8)
+
+    def _shifted_latents(self, genomes: np.ndarray) -> np.ndarray:
+        """``c_{g(i)} + d_i`` for every bit of every genome ``(members, n_bits)``."""
         genomes = np.asarray(genomes)
         if genomes.ndim != 2 or genomes.shape[1] != self.n_params:
             raise ConfigError(f"genomes must have shape (members, {self.n_params}), got {genomes.shape}")
-        return (np.asarray(genomes, np.float64)[:, self.group] + self.offset > 0).astype(np.uint8)
+        return np.asarray(genomes, np.float64)[:, self.group] + self.offset
 
     def decode_arrays(self, genomes: np.ndarray):
         return self.base.decode_arrays(self.bits(genomes))
@@ -226,12 +230,9 @@ class BinaryLatent:
 
     def relaxed_arrays(self, genomes: np.ndarray, width: float) -> "RelaxedArrays":
         """The relaxed networks of ``genomes`` at ``width`` (module docstring, "Relaxation")."""
-        genomes = np.asarray(genomes)
-        if genomes.ndim != 2 or genomes.shape[1] != self.n_params:
-            raise ConfigError(f"genomes must have shape (members, {self.n_params}), got {genomes.shape}")
         n_in, n_out = self.base.layout.sizes
-        w = np.clip((np.asarray(genomes, np.float64)[:, self.group] + self.offset) / width, -1.0, 1.0)
-        w = w.reshape(genomes.shape[0], n_out, n_in + self.base.bias_bits)
+        w = np.clip(self._shifted_latents(genomes) / width, -1.0, 1.0)
+        w = w.reshape(w.shape[0], n_out, n_in + self.base.bias_bits)
         return RelaxedArrays(np.ascontiguousarray(w[:, :, :n_in]), w[:, :, n_in:].sum(axis=2))
 
     def train_arrays(self, genomes: np.ndarray, generation: int):

@@ -147,8 +147,6 @@ def failed_result(n: int, episodes: int, reason: str, dims: int) -> EvalResult:
     return EvalResult(np.full((n, episodes), np.nan), np.zeros((n, episodes), dtype=np.int64), {m: reason for m in range(n)}, np.zeros(n), *stats)
 
 
-
-
 def member_arrays(family, genomes: np.ndarray, request: EpisodeRequest):
     """The arrays the members of ``request`` run: for training episodes a family's
     ``train_arrays(genomes, generation)`` where it has one (``binary_latent``'s relaxation),
