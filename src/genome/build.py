@@ -24,6 +24,7 @@ from genome.envs.native import NativeEnvSpec
 from genome.errors import ConfigError
 from genome.nets.conv import ConvStructure
 from genome.policies.binary_latent import BinaryLatent
+from genome.policies.binary_planes import BinaryPlanes
 from genome.policies.binary_mlp import BinaryMLP
 from genome.policies.binary_rnn import BinaryRNN
 from genome.policies.chromatic import ControlledFamily
@@ -230,6 +231,37 @@ def binary_latent(cfg: Config, env: EnvView) -> Built:
     return replace(built, family=BinaryLatent(built.family, pc.latent, pc.relax, pc.relax_decay, pc.relax_min, pc.latent_order))
 
 
+def binary_planes(cfg: Config, env: EnvView) -> Built:
+    """A linear binary policy with bit-plane weights (:mod:`genome.policies.binary_planes`):
+    thermometer edges from running statistics, an affine head whose automatic scale
+    ``2^B (K - 1) / edge_spread`` makes a latent the action per standard deviation."""
+    import math
+
+    pc = cfg.policy
+    if env.native is not None:
+        raise ConfigError(f"policy.family = binary_planes runs on the Gymnasium path; {env.native.env_id} runs in genome's fused native "
+                          f"rollouts (pass any env.kwargs, e.g. the defaults, to use Gymnasium's {env.native.env_id}, or use binary_latent)")
+    if pc.hidden:
+        raise ConfigError(f"policy.family = binary_planes is linear: set policy.hidden = [], got {pc.hidden}")
+    if not uses_running_stats(env.observation_space):
+        raise ConfigError(f"policy.family = binary_planes reads float (Box) observations through thermometer bits; {cfg.env.id} has "
+                          f"{env.observation_space} (use binary_mlp or binary_latent)")
+    if pc.edges not in ("auto", "running"):
+        raise ConfigError(f"policy.family = binary_planes places its thermometer edges from running statistics; set policy.edges = "
+                          f"'running' (or 'auto'), got {pc.edges!r}")
+    stats = RunningStats.empty(obs_dims(env.observation_space))
+    stats.add_samples(env.samples(pc.encoder_samples))
+    encoder = encoder_for_space(env.observation_space, pc, stats)
+    # T_d's slope per standard deviation: K - 1 edges' steps of 2 over 2 a (even edges), or
+    # 2 K phi(0) at the mean (normal-quantile edges)
+    k = pc.bits_per_dim
+    slope = max(k - 1, 1) / pc.edge_spread if pc.edge_spread > 0 else k * math.sqrt(2 / math.pi)
+    scale = pc.action_scale or (2**pc.planes) * slope
+    mode = "affine" if pc.action_head == "auto" else pc.action_head
+    head = build_head(cfg.replace(policy=replace(pc, action_head=mode, action_scale=scale)), env.action_space, real=False, n_in=encoder.n_bits)
+    return Built(BinaryPlanes(encoder, head, pc.planes, pc.bits_per_dim, pc.edge_spread, pc.dither), stats, True)
+
+
 def dense(cfg: Config, env: EnvView) -> Built:
     """``linear``, ``mlp``, ``toeplitz``, ``circulant``: normalized observations, dense layers."""
     family = real_family(cfg, env.observation_space, env.action_space)
@@ -294,6 +326,7 @@ def controlled_family(base_builder: Callable[[Config, EnvView], Built]) -> Calla
 FAMILY_BUILDERS: dict[str, Callable[[Config, EnvView], Built]] = {
     "binary_mlp": binary_mlp,
     "binary_latent": binary_latent,
+    "binary_planes": binary_planes,
     "binary_chromatic": controlled_family(binary_mlp),
     "binary_rnn": binary_mlp,
     "linear": dense,

@@ -57,7 +57,7 @@ PREPROCESS = ("none", "atari", "noop")
 #: ``policy.family`` -> the kind of genome its strategies search ("bits" or "reals"); the
 #: families' builders are in genome/build.py (``FAMILY_BUILDERS``, one line each)
 FAMILIES = {
-    "binary_mlp": "bits", "binary_latent": "reals", "binary_chromatic": "bits", "binary_rnn": "bits",
+    "binary_mlp": "bits", "binary_latent": "reals", "binary_planes": "reals", "binary_chromatic": "bits", "binary_rnn": "bits",
     "linear": "reals", "mlp": "reals", "toeplitz": "reals", "circulant": "reals", "conv": "reals",
     "masked": "reals", "chromatic": "reals", "lstm": "reals", "gru": "reals", "conv_lstm": "reals",
 }
@@ -66,7 +66,8 @@ FAMILIES = {
 @dataclass(frozen=True)
 class PolicyConfig:
     family: str = _help("policy family: binary_mlp (bits, Bernoulli NES); binary_latent (a binary network searched through real latent weights: "
-                        "OpenAI-ES / ARS); real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing "
+                        "OpenAI-ES / ARS); binary_planes (a linear binary policy whose weights are stacks of +-1 bit-planes, searched "
+                        "through real latents); real-valued linear, mlp, toeplitz, circulant, conv (Nature-DQN on image frames); weight sharing "
                         "searched by a controller: chromatic, masked, binary_chromatic; with memory: lstm, gru (real), binary_rnn (bits), "
                         "conv_lstm (the Nature-DQN convolutions into an LSTM)",
                         default="binary_mlp")
@@ -102,6 +103,8 @@ class PolicyConfig:
                          "policy stay binary (0: off)", default=0.0)
     relax_decay: float = _help("binary_latent: the relaxation width's factor per generation (1: constant)", default=1.0)
     relax_min: float = _help("binary_latent: the relaxation width's floor", default=0.0)
+    planes: int = _help("binary_planes: +-1 bit-planes per weight (B): a weight is sum_b 2^b beta_b, one of 2^B odd integers; "
+                        "the policy stores outputs x (dims + 1) x B bits", default=8)
     output_bias: bool = _help("real families: the output layer has a bias (hidden layers always do)", default=False)
     obs_norm: bool = _help("real families: normalize observations with running mean/std of the members' observations", default=True)
     obs_std_floor: float = _help("real families: normalization divides by max(std, this)", default=0.1)
@@ -383,7 +386,7 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"policy.action_head must be 'auto', 'bins', 'tanh', 'clip' or 'affine', got {cfg.policy.action_head!r}")
     if cfg.policy.latent not in ("input", "bit"):
         raise ConfigError(f"policy.latent must be 'input' or 'bit', got {cfg.policy.latent!r}")
-    if cfg.policy.dither and FAMILIES[cfg.policy.family] != "bits" and cfg.policy.family != "binary_latent":
+    if cfg.policy.dither and FAMILIES[cfg.policy.family] != "bits" and cfg.policy.family not in ("binary_latent", "binary_planes"):
         raise ConfigError(f"policy.dither shifts a binary family's thermometer inputs; policy.family = {cfg.policy.family} has none "
                           "(set policy.dither = false)")
     pc = cfg.policy
@@ -395,6 +398,8 @@ def _validate(cfg: Config) -> Config:
     if pc.relax > 0 and (pc.family != "binary_latent" or pc.hidden):
         raise ConfigError(f"policy.relax relaxes a linear binary_latent network (family binary_latent, hidden = []); got "
                           f"policy.family = {pc.family} with hidden = {pc.hidden} (set policy.relax = 0)")
+    if not 1 <= pc.planes <= 16:
+        raise ConfigError(f"policy.planes must be in 1 .. 16, got {pc.planes}")
     if cfg.policy.edge_spread < 0:
         raise ConfigError(f"policy.edge_spread must be >= 0, got {cfg.policy.edge_spread}")
     if cfg.policy.action_scale < 0:

@@ -63,7 +63,7 @@ def export_c(net, env_id: str | None = None, prefix: str = "genome") -> str:
     """C source for ``net``: a binary network with an encoder (and, for box actions, a head),
     or a real-valued network (by the network's ``kernel``)."""
     if net.kernel not in EXPORTERS:
-        raise ConfigError(f"genome export --format c supports the binary, dense and recurrent (lstm, gru, binary_rnn) families, not {net.family} "
+        raise ConfigError(f"genome export --format c supports the binary (binary_mlp, binary_latent, binary_planes), dense and recurrent (lstm, gru, binary_rnn) families, not {net.family} "
                           "(a conv policy runs through genome.load_policy in Python)")
     return EXPORTERS[net.kernel](net, env_id, prefix)
 
@@ -109,6 +109,58 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     )
 
     # encoder
+    nw0 = (enc.n_bits + 63) // 64
+    out.append(_encoder_c(enc, p))
+
+    # layers: rows of packed words, thresholds (hidden) / offsets (output)
+    for layer, (w, b) in enumerate(zip(weights, biases)):
+        n_in = sizes[layer]
+        rows = np.packbits((np.pad(w > 0, ((0, 0), (0, (-n_in) % 64)))).astype(np.uint8), axis=1, bitorder="little")
+        words = np.ascontiguousarray(rows).view("<u8").reshape(-1)
+        out.append(_c_array("uint64_t", f"{p}_w{layer}", words, _u64))
+        if layer < len(weights) - 1:
+            c = np.clip(np.floor_divide(n_in + b, 2), -1, n_in)
+        else:
+            c = n_in + b
+        out.append(_c_array("int32_t", f"{p}_c{layer}", c, str))
+
+    state_arg = f"{p}_state *st, " if recurrent else ""
+    body = [
+        f"\nvoid {p}_scores({state_arg}const float *obs, int32_t *scores) {{\n",
+        f"    uint64_t a[{p.upper()}_MAX_WORDS], h[{p.upper()}_MAX_WORDS];\n",
+        f"    {p}_encode(obs, a);\n",
+    ]
+    if recurrent:  # input bits n_bits .. n_bits + H - 1 are the state's bits
+        nb, nw_in = enc.n_bits, (sizes[0] + 63) // 64
+        body.append(f"    for (int w = {nw0}; w < {nw_in}; w++) a[w] = 0;\n")
+        body.append(f"    for (int k = 0; k < {n_state}; k++) {{\n        int pos = {nb} + 64 * k, wd = pos >> 6, sh = pos & 63;\n"
+                    "        a[wd] |= st->bits[k] << sh;\n"
+                    f"        if (sh != 0 && wd + 1 < {nw_in}) a[wd + 1] |= st->bits[k] >> (64 - sh);\n    }}\n")
+    for layer in range(len(weights)):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        nw = (n_in + 63) // 64
+        hidden = layer < len(weights) - 1
+        body.append(f"    for (int j = 0; j < {n_out}; j++) {{\n        int pc = 0;\n")
+        body.append(f"        for (int w = 0; w < {nw}; w++) pc += {p}_popcount64(a[w] ^ {p}_w{layer}[j * {nw} + w]);\n")
+        if hidden:
+            body.append("        if ((j & 63) == 0) h[j >> 6] = 0;\n")
+            body.append(f"        if (pc <= {p}_c{layer}[j]) h[j >> 6] |= UINT64_C(1) << (j & 63);\n    }}\n")
+            body.append(f"    for (int w = 0; w < {(n_out + 63) // 64}; w++) a[w] = h[w];\n")
+            if recurrent and layer == 0:
+                body.append(f"    for (int w = 0; w < {n_state}; w++) st->bits[w] = h[w];\n")
+        else:
+            body.append(f"        scores[j] = {p}_c{layer}[j] - 2 * pc;\n    }}\n")
+    body.append("}\n")
+    out.extend(body)
+
+    out.append(_act_functions(p, head, sizes[-1], "int32_t", recurrent))
+    return "".join(out)
+
+
+def _encoder_c(enc, p: str) -> str:
+    """``static void {p}_encode(const float *obs, uint64_t *bits)``: the encoder's bits, as
+    genome's kernels compute them (float32 comparisons; the dither's hash in ``uint32_t``)."""
+    out = []
     nw0 = (enc.n_bits + 63) // 64
     if isinstance(enc, IntervalEncoder):
         out.append(_c_array("int32_t", f"{p}_bit_offsets", enc.bit_offsets, str))
@@ -159,48 +211,47 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     else:  # pragma: no cover - every encoder kind is handled above
         raise ConfigError(f"cannot export encoder {enc.name!r} to C")
 
-    # layers: rows of packed words, thresholds (hidden) / offsets (output)
-    for layer, (w, b) in enumerate(zip(weights, biases)):
-        n_in = sizes[layer]
-        rows = np.packbits((np.pad(w > 0, ((0, 0), (0, (-n_in) % 64)))).astype(np.uint8), axis=1, bitorder="little")
-        words = np.ascontiguousarray(rows).view("<u8").reshape(-1)
-        out.append(_c_array("uint64_t", f"{p}_w{layer}", words, _u64))
-        if layer < len(weights) - 1:
-            c = np.clip(np.floor_divide(n_in + b, 2), -1, n_in)
-        else:
-            c = n_in + b
-        out.append(_c_array("int32_t", f"{p}_c{layer}", c, str))
+    return "".join(out)
 
-    state_arg = f"{p}_state *st, " if recurrent else ""
-    body = [
-        f"\nvoid {p}_scores({state_arg}const float *obs, int32_t *scores) {{\n",
-        f"    uint64_t a[{p.upper()}_MAX_WORDS], h[{p.upper()}_MAX_WORDS];\n",
-        f"    {p}_encode(obs, a);\n",
+
+def _export_planes(net, env_id: str | None, prefix: str) -> str:
+    """A ``binary_planes`` network (:mod:`genome.nets.planes`): the encoder's thermometer bits,
+    ``T_d = 2 ones_d - K_d`` per dimension, and each output's score as the sum over the
+    planes ``b`` of ``2^b (+-T_d)`` (the plane's bit: 1 = +1), all in ``int32_t``."""
+    enc, head, p = net.encoder, net.head, prefix
+    n_out, dims, planes = net.n_outputs, net.n_inputs, net.planes
+    utype = "uint8_t" if planes <= 8 else "uint16_t"
+    out = [
+        f"/* {p}: binary plane policy exported by genome {__version__}"
+        + (f" for {env_id}" if env_id else "")
+        + f".\n * {n_out} outputs x ({dims} dimensions + bias) weights of {planes} +-1 planes, encoder '{enc.name}', "
+        + f"head '{head.name if head else 'argmax'}'. Dependency-free C99. */\n",
+        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
+        f"#define {p.upper()}_N_OBS {dims}\n#define {p.upper()}_N_OUTPUTS {n_out}\n",
     ]
-    if recurrent:  # input bits n_bits .. n_bits + H - 1 are the state's bits
-        nb, nw_in = enc.n_bits, (sizes[0] + 63) // 64
-        body.append(f"    for (int w = {nw0}; w < {nw_in}; w++) a[w] = 0;\n")
-        body.append(f"    for (int k = 0; k < {n_state}; k++) {{\n        int pos = {nb} + 64 * k, wd = pos >> 6, sh = pos & 63;\n"
-                    "        a[wd] |= st->bits[k] << sh;\n"
-                    f"        if (sh != 0 && wd + 1 < {nw_in}) a[wd + 1] |= st->bits[k] >> (64 - sh);\n    }}\n")
-    for layer in range(len(weights)):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        nw = (n_in + 63) // 64
-        hidden = layer < len(weights) - 1
-        body.append(f"    for (int j = 0; j < {n_out}; j++) {{\n        int pc = 0;\n")
-        body.append(f"        for (int w = 0; w < {nw}; w++) pc += {p}_popcount64(a[w] ^ {p}_w{layer}[j * {nw} + w]);\n")
-        if hidden:
-            body.append("        if ((j & 63) == 0) h[j >> 6] = 0;\n")
-            body.append(f"        if (pc <= {p}_c{layer}[j]) h[j >> 6] |= UINT64_C(1) << (j & 63);\n    }}\n")
-            body.append(f"    for (int w = 0; w < {(n_out + 63) // 64}; w++) a[w] = h[w];\n")
-            if recurrent and layer == 0:
-                body.append(f"    for (int w = 0; w < {n_state}; w++) st->bits[w] = h[w];\n")
-        else:
-            body.append(f"        scores[j] = {p}_c{layer}[j] - 2 * pc;\n    }}\n")
-    body.append("}\n")
-    out.extend(body)
-
-    out.append(_act_functions(p, head, sizes[-1], "int32_t", recurrent))
+    if head is not None and head.kind != ARGMAX:
+        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out.append("\n" + _encoder_c(enc, p))
+    # each weight's planes as the digits of U = (q + 2^B - 1) / 2 (bit b set: plane b is +1)
+    digits = (net.weights.reshape(-1) + (1 << planes) - 1) // 2
+    out.append(_c_array(utype, f"{p}_planes", digits, str))
+    nw = (enc.n_bits + 63) // 64
+    out.append(
+        f"\nvoid {p}_scores(const float *obs, int32_t *scores) {{\n"
+        f"    uint64_t a[{nw}];\n    int32_t t[{dims + 1}];\n"
+        f"    {p}_encode(obs, a);\n"
+        f"    for (int d = 0; d < {dims}; d++) {{ /* T_d = 2 popcount(dimension d's bits) - K_d */\n"
+        "        int ones = 0;\n"
+        f"        for (int b = {p}_bit_offsets[d]; b < {p}_bit_offsets[d + 1]; b++) ones += (int)((a[b >> 6] >> (b & 63)) & 1);\n"
+        f"        t[d] = 2 * ones - ({p}_bit_offsets[d + 1] - {p}_bit_offsets[d]);\n    }}\n"
+        f"    t[{dims}] = {net.bias_input}; /* the bias reads {net.bias_input} constant +1 bits */\n"
+        f"    for (int j = 0; j < {n_out}; j++) {{\n        int32_t s = 0;\n"
+        f"        for (int d = 0; d <= {dims}; d++) {{\n"
+        f"            uint32_t u = {p}_planes[j * {dims + 1} + d];\n"
+        f"            for (int b = 0; b < {planes}; b++) s += (((u >> b) & 1u) ? t[d] : -t[d]) * (int32_t)(1 << b);\n"
+        "        }\n        scores[j] = s;\n    }\n}\n"
+    )
+    out.append(_act_functions(p, head, n_out, "int32_t"))
     return "".join(out)
 
 
@@ -377,4 +428,4 @@ def _export_recurrent(net, env_id: str | None, prefix: str) -> str:
 
 
 #: network ``kernel`` -> C exporter
-EXPORTERS = {"binary": _export_binary, "binary_recurrent": _export_binary, "dense": _export_dense, "recurrent": _export_recurrent}
+EXPORTERS = {"binary": _export_binary, "binary_planes": _export_planes, "binary_recurrent": _export_binary, "dense": _export_dense, "recurrent": _export_recurrent}

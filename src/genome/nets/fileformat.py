@@ -6,7 +6,8 @@ Version 2 (written now)::
 
 Family tags (:data:`FAMILY_TAGS`, fixed: they are the file format): 0 ``binary_mlp``,
 1 ``linear``, 2 ``mlp``, 3 ``toeplitz``, 4 ``circulant``, 5 ``conv``, 6 ``lstm``, 7 ``gru``,
-8 ``binary_rnn`` (``4 H`` then the binary record), 9 ``conv_lstm``. This module knows the
+8 ``binary_rnn`` (``4 H`` then the binary record), 9 ``conv_lstm``, 10 ``binary_planes``
+(:mod:`genome.nets.planes`). This module knows the
 frame and the binary record; each other family writes its record itself and registers
 its reader here (:func:`register_reader`), so ``nets/`` never imports ``policies/``.
 The binary record is version 1's body below (from the layer count on). The real-valued
@@ -68,7 +69,7 @@ _HEADER = struct.Struct("<4sHIH")  # version 1
 _FRAME = struct.Struct("<4sHI")  # version 2: magic, version, total length
 #: policy.family -> tag in version-2 files
 FAMILY_TAGS = {"binary_mlp": 0, "linear": 1, "mlp": 2, "toeplitz": 3, "circulant": 4, "conv": 5, "lstm": 6, "gru": 7,
-               "binary_rnn": 8, "conv_lstm": 9}
+               "binary_rnn": 8, "conv_lstm": 9, "binary_planes": 10}
 _BIAS_DTYPES = {0: None, 1: "<i1", 2: "<i2", 4: "<i4"}
 #: Refuse to allocate networks larger than this many weight bits from a file.
 MAX_WEIGHT_BITS = 1 << 31
