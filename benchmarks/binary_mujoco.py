@@ -107,12 +107,13 @@ def fmt_median(v: float) -> str:
 
 
 def experiment(args) -> None:
-    data = json.loads(EXPERIMENTS.read_text()) if EXPERIMENTS.exists() else {"rows": []}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         jobs = [(args.preset, seed, out, f"{args.label}-{seed}", args.set, args.max_frames) for seed in args.seeds]
         rows = run_all(jobs, args.parallel)
+    # read the table after the runs: rows another experiment saved meanwhile stay
+    data = json.loads(EXPERIMENTS.read_text()) if EXPERIMENTS.exists() else {"rows": []}
     data["rows"] = [r for r in data["rows"] if not (r["label"] == args.label and r["seed"] in args.seeds)]
     data["rows"] += [{"label": args.label, "note": args.note, "max_frames": args.max_frames, **r} for r in rows]
     save(data, EXPERIMENTS)

@@ -16,13 +16,11 @@ import tests.problems.flaky_env  # noqa: F401  (registers Frames-v0, an image en
 
 #: a small environment for each family: the conv family needs image frames
 ENVS = {"conv": EnvConfig(id="tests.problems.flaky_env:Frames-v0"), "conv_lstm": EnvConfig(id="tests.problems.flaky_env:Frames-v0")}
-#: binary_planes runs on the Gymnasium path only (env.kwargs keeps CartPole off the fused rollouts)
-GYM = {"binary_planes": EnvConfig(id="CartPole-v1", kwargs={"sutton_barto_reward": False})}
 
 
 def family_config(family: str, strategy: str | None = None) -> Config:
     policy = PolicyConfig(family=family, hidden={"conv": [16], "linear": [], "binary_planes": []}.get(family, [4]), bias_bits=2, partitions=3)
-    data = {"env": ENVS.get(family, GYM.get(family, EnvConfig(id="CartPole-v1"))).__dict__, "policy": policy.__dict__,
+    data = {"env": ENVS.get(family, EnvConfig(id="CartPole-v1")).__dict__, "policy": policy.__dict__,
             "run": {"generations": 1, "workers": 1, "target": "none"},
             "strategy": {"population": 12} if strategy is None else {"name": strategy, "population": 12}}
     return from_dict(data)

@@ -232,15 +232,12 @@ def binary_latent(cfg: Config, env: EnvView) -> Built:
 
 
 def binary_planes(cfg: Config, env: EnvView) -> Built:
-    """A linear binary policy with bit-plane weights (:mod:`genome.policies.binary_planes`):
-    thermometer edges from running statistics, an affine head whose automatic scale
+    """A linear binary policy with bit-plane weights (:mod:`genome.policies.binary_planes`), on
+    the Gymnasium path for every environment (:data:`GYMNASIUM_ONLY`): thermometer edges from running statistics, an affine head whose automatic scale
     ``2^B (K - 1) / edge_spread`` makes a latent the action per standard deviation."""
     import math
 
     pc = cfg.policy
-    if env.native is not None:
-        raise ConfigError(f"policy.family = binary_planes runs on the Gymnasium path; {env.native.env_id} runs in genome's fused native "
-                          f"rollouts (pass any env.kwargs, e.g. the defaults, to use Gymnasium's {env.native.env_id}, or use binary_latent)")
     if pc.hidden:
         raise ConfigError(f"policy.family = binary_planes is linear: set policy.hidden = [], got {pc.hidden}")
     if not uses_running_stats(env.observation_space):
@@ -259,7 +256,7 @@ def binary_planes(cfg: Config, env: EnvView) -> Built:
     scale = pc.action_scale or (2**pc.planes) * slope
     mode = "affine" if pc.action_head == "auto" else pc.action_head
     head = build_head(cfg.replace(policy=replace(pc, action_head=mode, action_scale=scale)), env.action_space, real=False, n_in=encoder.n_bits)
-    return Built(BinaryPlanes(encoder, head, pc.planes, pc.bits_per_dim, pc.edge_spread, pc.dither), stats, True)
+    return Built(BinaryPlanes(encoder, head, pc.planes, pc.bits_per_dim, pc.edge_spread, pc.dither, pc.output_bias), stats, True)
 
 
 def dense(cfg: Config, env: EnvView) -> Built:
@@ -321,6 +318,9 @@ def controlled_family(base_builder: Callable[[Config, EnvView], Built]) -> Calla
     return build_controlled
 
 
+#: families without a fused native rollout: they run every environment through Gymnasium
+GYMNASIUM_ONLY = ("binary_planes",)
+
 #: ``policy.family`` -> its builder ``(config, environment) -> Built``; one line per family
 #: (a test checks this table against :data:`genome.config.FAMILIES`)
 FAMILY_BUILDERS: dict[str, Callable[[Config, EnvView], Built]] = {
@@ -349,7 +349,7 @@ def build(cfg: Config, observe: bool = True) -> Setup:
     if cfg.policy.family not in FAMILY_BUILDERS:
         raise ConfigError(f"policy.family must be one of {', '.join(FAMILIES)}, got {cfg.policy.family!r}")
     env = native_spec(cfg.env.id)
-    if env is None or cfg.env.kwargs or cfg.env.preprocess != "none" or cfg.env.backend == "envpool":
+    if env is None or cfg.env.kwargs or cfg.env.preprocess != "none" or cfg.env.backend == "envpool" or cfg.policy.family in GYMNASIUM_ONLY:
         return build_gym(cfg)
     env = env.observing(cfg.env.observe)
 

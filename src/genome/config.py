@@ -105,7 +105,7 @@ class PolicyConfig:
     relax_min: float = _help("binary_latent: the relaxation width's floor", default=0.0)
     planes: int = _help("binary_planes: +-1 bit-planes per weight (B): a weight is sum_b 2^b beta_b, one of 2^B odd integers; "
                         "the policy stores outputs x (dims + 1) x B bits", default=8)
-    output_bias: bool = _help("real families: the output layer has a bias (hidden layers always do)", default=False)
+    output_bias: bool = _help("real families and binary_planes: the output layer has a bias (hidden layers always do)", default=False)
     obs_norm: bool = _help("real families: normalize observations with running mean/std of the members' observations", default=True)
     obs_std_floor: float = _help("real families: normalization divides by max(std, this)", default=0.1)
     obs_clip: float = _help("real families: normalized observations are clipped to [-this, this]", default=5.0)

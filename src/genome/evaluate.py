@@ -42,11 +42,14 @@ def episode_returns(policy: Policy, env_id: str, episodes: int = 100, seed: int 
     spec = native_spec(env_id) if not policy.env_kwargs and policy.env_preprocess == "none" else None
     if spec is not None:
         spec = spec.observing(policy.env_observe)
+    fused = hasattr(policy.network, "kernel_arrays")  # binary_planes has no fused native rollout
     if backend == "auto":
-        backend = "native" if spec is not None else "gymnasium"
+        backend = "native" if spec is not None and fused else "gymnasium"
     if backend == "native":
         if spec is None:
             raise ConfigError(f"{env_id} is not a native environment; use --backend gymnasium")
+        if not fused:
+            raise ConfigError(f"a {policy.family} policy runs through Gymnasium, not genome's native rollouts; use --backend gymnasium")
         net = policy.network
         result = run_native(spec, spec.max_episode_steps, net, net.kernel_arrays(), seed, EpisodeRequest(episodes, rng.REPORT, 0))
         return result.returns[0]

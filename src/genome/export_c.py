@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from genome import __version__
-from genome.encoders.interval import DitheredThermometerEncoder, IntervalEncoder
+from genome.encoders.interval import DitheredThermometerEncoder, IntervalEncoder, uniform_steps
 from genome.encoders.kernels import DITHER_LEVELS, DITHER_SHIFT, FMIX32_C1, FMIX32_C2, FNV_OFFSET32, FNV_PRIME32, GOLDEN32
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
@@ -164,9 +164,19 @@ def _encoder_c(enc, p: str) -> str:
     nw0 = (enc.n_bits + 63) // 64
     if isinstance(enc, IntervalEncoder):
         out.append(_c_array("int32_t", f"{p}_bit_offsets", enc.bit_offsets, str))
-        starts = np.concatenate([[0], np.cumsum(enc.edge_counts)])
-        out.append(_c_array("int32_t", f"{p}_edge_starts", starts, str))
-        out.append(_c_array("float", f"{p}_edges", np.concatenate(enc.edges), _float))
+        # evenly spaced edges (policy.edge_spread, encoders.interval.uniform_edges): two floats
+        # per dimension, each edge recomputed as lo + e step (an exact product, one rounding)
+        rows = [uniform_steps(e) for e in enc.edges] if not enc.onehot else [None]
+        if all(r is not None for r in rows):
+            out.append(_c_array("float", f"{p}_edge_lo", [r[0] for r in rows], _float))
+            out.append(_c_array("float", f"{p}_edge_step", [r[1] for r in rows], _float))
+            out.append(_c_array("int32_t", f"{p}_edge_counts", enc.edge_counts, str))
+            compare = f"        for (int e = 0; e < {p}_edge_counts[d]; e++) k += (v >= {p}_edge_lo[d] + (float)e * {p}_edge_step[d]);\n"
+        else:
+            starts = np.concatenate([[0], np.cumsum(enc.edge_counts)])
+            out.append(_c_array("int32_t", f"{p}_edge_starts", starts, str))
+            out.append(_c_array("float", f"{p}_edges", np.concatenate(enc.edges), _float))
+            compare = f"        for (int e = {p}_edge_starts[d]; e < {p}_edge_starts[d + 1]; e++) k += (v >= {p}_edges[e]);\n"
         set_bits = (
             "        if (k > 0) { for (int i = 0; i < k; i++) { int b = "
             f"{p}_bit_offsets[d] + i; bits[b >> 6] |= UINT64_C(1) << (b & 63); }} }}\n"
@@ -197,7 +207,7 @@ def _encoder_c(enc, p: str) -> str:
             + value
             + "        if (v != v) continue; /* NaN sets no bit */\n"
             "        int k = 0;\n"
-            f"        for (int e = {p}_edge_starts[d]; e < {p}_edge_starts[d + 1]; e++) k += (v >= {p}_edges[e]);\n"
+            + compare
             + set_bits
             + "    }\n}\n\n"
         )
@@ -220,11 +230,12 @@ def _export_planes(net, env_id: str | None, prefix: str) -> str:
     planes ``b`` of ``2^b (+-T_d)`` (the plane's bit: 1 = +1), all in ``int32_t``."""
     enc, head, p = net.encoder, net.head, prefix
     n_out, dims, planes = net.n_outputs, net.n_inputs, net.planes
+    cols = dims + int(net.bias)
     utype = "uint8_t" if planes <= 8 else "uint16_t"
     out = [
         f"/* {p}: binary plane policy exported by genome {__version__}"
         + (f" for {env_id}" if env_id else "")
-        + f".\n * {n_out} outputs x ({dims} dimensions + bias) weights of {planes} +-1 planes, encoder '{enc.name}', "
+        + f".\n * {n_out} outputs x ({dims} dimensions{' + bias' if net.bias else ''}) weights of {planes} +-1 planes, encoder '{enc.name}', "
         + f"head '{head.name if head else 'argmax'}'. Dependency-free C99. */\n",
         "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
         f"#define {p.upper()}_N_OBS {dims}\n#define {p.upper()}_N_OUTPUTS {n_out}\n",
@@ -238,16 +249,16 @@ def _export_planes(net, env_id: str | None, prefix: str) -> str:
     nw = (enc.n_bits + 63) // 64
     out.append(
         f"\nvoid {p}_scores(const float *obs, int32_t *scores) {{\n"
-        f"    uint64_t a[{nw}];\n    int32_t t[{dims + 1}];\n"
+        f"    uint64_t a[{nw}];\n    int32_t t[{cols}];\n"
         f"    {p}_encode(obs, a);\n"
         f"    for (int d = 0; d < {dims}; d++) {{ /* T_d = 2 popcount(dimension d's bits) - K_d */\n"
         "        int ones = 0;\n"
         f"        for (int b = {p}_bit_offsets[d]; b < {p}_bit_offsets[d + 1]; b++) ones += (int)((a[b >> 6] >> (b & 63)) & 1);\n"
         f"        t[d] = 2 * ones - ({p}_bit_offsets[d + 1] - {p}_bit_offsets[d]);\n    }}\n"
-        f"    t[{dims}] = {net.bias_input}; /* the bias reads {net.bias_input} constant +1 bits */\n"
+        + (f"    t[{dims}] = {net.bias_input}; /* the bias reads {net.bias_input} constant +1 bits */\n" if net.bias else "") +
         f"    for (int j = 0; j < {n_out}; j++) {{\n        int32_t s = 0;\n"
-        f"        for (int d = 0; d <= {dims}; d++) {{\n"
-        f"            uint32_t u = {p}_planes[j * {dims + 1} + d];\n"
+        f"        for (int d = 0; d < {cols}; d++) {{\n"
+        f"            uint32_t u = {p}_planes[j * {cols} + d];\n"
         f"            for (int b = 0; b < {planes}; b++) s += (((u >> b) & 1u) ? t[d] : -t[d]) * (int32_t)(1 << b);\n"
         "        }\n        scores[j] = s;\n    }\n}\n"
     )

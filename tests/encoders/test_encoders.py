@@ -206,3 +206,30 @@ def test_dithered_expected_signs_average_the_code_over_the_shifts():
     mean = sum(unpack_bits(plain.encode(obs - enc.shifts[:, m][None, :]), plain.n_bits) for m in range(DITHER_LEVELS))
     np.testing.assert_array_equal(enc.expected_signs(obs), mean * (2.0 / DITHER_LEVELS) - 1.0)
     np.testing.assert_array_equal(plain.expected_signs(obs), unpack_bits(plain.encode(obs), plain.n_bits) * 2.0 - 1.0)
+
+
+def test_uniform_edges_are_found_again_and_match_the_spread():
+    """Evenly spaced running edges are lo + k step with an exact product (the C export stores
+    two floats per dimension); uniform_steps recovers them, and refuses uneven ones."""
+    from genome.encoders.auto import RunningStats, thermometer_from_stats
+    from genome.encoders.interval import uniform_edges, uniform_steps
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(1, 300))
+        # |lo| / step up to ~10^4 (a dimension's |mean| / std up to ~10^3); far beyond, uniform_steps
+        # may give up and the C export stores the edges
+        lo, step = float(rng.normal() * 10 ** rng.uniform(-3, 2)), float(abs(rng.normal()) * 10 ** rng.uniform(-2, 1)) + 1e-3
+        e = uniform_edges(lo, step, n)
+        assert e.dtype == np.float32 and np.all(np.diff(e) >= 0)
+        found = uniform_steps(e)
+        assert found is not None and np.array_equal(found[0] + np.arange(n, dtype=np.float32) * found[1], e)
+    assert uniform_steps(np.sort(rng.normal(size=20)).astype(np.float32)) is None
+    assert uniform_steps(np.array([1.0, np.nan], np.float32)) is None
+    assert uniform_steps(np.full(5, 2.5, np.float32)) == (np.float32(2.5), np.float32(0.0))
+    stats = RunningStats.empty(3)
+    stats.add_samples(rng.normal([0.0, 5.0, -2.0], [1.0, 0.1, 3.0], size=(1000, 3)))
+    enc = thermometer_from_stats(stats, 27, spread=2.0)
+    for d, edges in enumerate(enc.edges):
+        assert uniform_steps(edges) is not None
+        np.testing.assert_allclose(edges, stats.mean[d] + stats.std[d] * np.linspace(-2, 2, 27), rtol=1e-5, atol=2e-5 * stats.std[d])

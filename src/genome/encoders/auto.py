@@ -26,7 +26,7 @@ import numpy as np
 
 from genome.encoders.base import Encoder
 from genome.encoders.image import ImageEncoder
-from genome.encoders.interval import DitheredThermometerEncoder, OneHotEncoder, SignEncoder, ThermometerEncoder
+from genome.encoders.interval import DitheredThermometerEncoder, OneHotEncoder, SignEncoder, ThermometerEncoder, uniform_edges
 from genome.encoders.raw import RawBitsEncoder
 from genome.errors import ConfigError
 
@@ -79,10 +79,14 @@ def thermometer_from_stats(stats: RunningStats, bits_per_dim: int, spread: float
     ``(k+1)/(n+1)`` -- every bit splits the observed distribution evenly if it is roughly
     normal -- else ``z_k`` evenly spaced on ``[-spread, spread]`` (``policy.edge_spread``:
     the bits' sum then grows linearly with the normalized observation over that range, as a
-    linear policy's input would). A constant dimension gets all its edges at its value.
+    linear policy's input would; :func:`~genome.encoders.interval.uniform_edges`, so the C
+    export computes them). A constant dimension gets all its edges at its value.
     ``dither``: a :class:`DitheredThermometerEncoder` (``policy.dither``)."""
-    z = normal_quantiles(bits_per_dim) if spread <= 0 else np.linspace(-spread, spread, bits_per_dim)
     cls = DitheredThermometerEncoder if dither else ThermometerEncoder
+    if spread > 0:  # evenly spaced: lo + k step exactly (uniform_edges), two floats per dimension in C
+        step = 2 * spread / max(bits_per_dim - 1, 1)
+        return cls([uniform_edges(stats.mean[d] - spread * stats.std[d], step * stats.std[d], bits_per_dim) for d in range(stats.mean.shape[0])])
+    z = normal_quantiles(bits_per_dim)
     return cls([stats.mean[d] + stats.std[d] * z for d in range(stats.mean.shape[0])])
 
 

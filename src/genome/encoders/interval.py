@@ -39,6 +39,43 @@ def _round_mantissa(x: np.ndarray, bits: int) -> np.ndarray:
     return (u & np.uint32((0xFFFFFFFF << (24 - bits)) & 0xFFFFFFFF)).view(np.float32)
 
 
+def uniform_edges(lo: float, step: float, n: int) -> np.ndarray:
+    """``n`` float32 edges ``lo + k step`` (``k = 0 .. n-1``) that C computes to the same bits:
+    ``step`` keeps ``24 - bit_length(n - 1)`` significant bits, so ``k step`` is exact in
+    float32 and ``lo + k step`` rounds once, fused or not (:func:`uniform_steps` finds them
+    again, and the C export stores two floats per dimension instead of ``n``)."""
+    bits = 24 - max(n - 1, 1).bit_length()
+    s = _round_mantissa(np.array([step], np.float32), bits)[0]
+    return np.float32(lo) + np.arange(n, dtype=np.float32) * s
+
+
+def uniform_steps(edges) -> tuple[np.float32, np.float32] | None:
+    """``(lo, step)`` with ``edges == lo + k step`` computed as :func:`uniform_edges` does (float32,
+    ``step`` with ``24 - bit_length(n - 1)`` significant bits), or None when there is none -- or
+    when ``|lo| / step`` is so large (beyond ~10^4) that the search gives up."""
+    e = np.ascontiguousarray(edges, dtype=np.float32)
+    n = e.shape[0]
+    if n == 0 or not np.all(np.isfinite(e)):
+        return None
+    lo, k = e[0], np.arange(n, dtype=np.float32)
+    if np.all(e == lo):
+        return lo, np.float32(0.0)
+    bits = 24 - max(n - 1, 1).bit_length()
+    span = float(e[-1]) - float(e[0])
+    slack = float(np.spacing(np.abs(e[-1]))) + float(np.spacing(np.abs(e[0])))
+    low, high = (span - slack) / (n - 1), (span + slack) / (n - 1)
+    if high <= 0:
+        return None
+    # the step's grid points nearest the span's estimate first, within its rounding slack
+    mid = _round_mantissa(np.array([span / (n - 1)], np.float32), bits)[0]
+    unit = 2.0 ** (np.frexp(mid)[1] - bits)
+    for j in range(128):
+        step = np.float32(float(mid) + (j // 2 + 1 if j % 2 else -(j // 2)) * unit)
+        if low - unit <= float(step) <= high + unit and step > 0 and np.array_equal(lo + k * step, e):
+            return lo, step
+    return None
+
+
 class IntervalEncoder(Encoder):
     """Shared machinery: per-dimension sorted edges -> a table of (dim, lo, hi) per bit."""
 

@@ -4,7 +4,7 @@ Every output ``j`` reads every observation dimension ``d`` through one *weight* 
 ``B`` ±1 bits ``beta_{j,d,b}`` (the planes), worth ``2^b`` each, and the dimension through
 its ``K_d`` thermometer bits ``x_{d,k}`` (±1, :mod:`genome.encoders`):
 
-    s_j = sum_b 2^b sum_d beta_{j,d,b} T_d + sum_b 2^b beta_{j,bias,b} K,
+    s_j = sum_b 2^b sum_d beta_{j,d,b} T_d  [+ sum_b 2^b beta_{j,bias,b} K  with a bias],
     T_d = sum_k x_{d,k} = 2 popcount(x_d) - K_d
 
 Each plane is a binary layer -- ±1 weights on ±1 inputs, one XNOR + popcount per
@@ -13,14 +13,15 @@ on binary activations (Umuroglu et al. 2018, "BISMO"; the multiple binary bases 
 al. 2017, "Towards Accurate Binary Convolutional Neural Network", with powers of two for
 scales). The plane bits of a weight are the binary digits of ``U = (q + 2^B - 1) / 2`` where
 ``q = sum_b 2^b beta_b`` is the weight's value, an odd integer in ``[-(2^B - 1), 2^B - 1]``;
-so ``s_j = sum_d q_{j,d} T_d + q_{j,bias} K`` with ``K`` the widest dimension's bit count.
+so ``s_j = sum_d q_{j,d} T_d (+ q_{j,bias} K)`` with ``K`` the widest dimension's bit count.
 After the encoder everything is integer arithmetic; an affine head
 (:mod:`genome.policies.heads`) turns the scores into actions.
 
 The policy file (family tag 10, :mod:`genome.nets.fileformat`)::
 
-    1 planes B | 4 outputs J | 4 dimensions D | J (D + 1) B weight bits (U's digits,
-    row-major, LSB first, 8 per byte) | encoder kind + payload | 1 head flag + action head
+    1 planes B | 4 outputs J | 4 dimensions D | 1 bias flag | J (D + bias) B weight bits
+    (U's digits, row-major, LSB first, 8 per byte) | encoder kind + payload | 1 head flag +
+    action head
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ def thermometer_levels(encoder: IntervalEncoder, bits: np.ndarray) -> np.ndarray
     return 2 * ones - encoder.edge_counts[None, :]
 
 
+def plane_scores(weights: np.ndarray, members: np.ndarray, levels: np.ndarray, bias_input: int) -> np.ndarray:
+    """Scores int64 ``(rows, outputs)``: row ``r`` through ``weights[members[r]]`` (``(members,
+    outputs, dims [+ 1])``) on its levels ``T`` (``(rows, dims)``), plus ``q_bias K`` with a bias."""
+    q = weights[members]
+    dims = levels.shape[1]
+    scores = np.einsum("rjd,rd->rj", q[:, :, :dims], levels)
+    if q.shape[2] > dims:
+        scores += q[:, :, dims] * bias_input
+    return scores
+
+
 def check_encoder(encoder) -> None:
     if not isinstance(encoder, IntervalEncoder) or encoder.onehot or encoder.name not in ("thermometer", "dithered_thermometer"):
         name = getattr(encoder, "name", type(encoder).__name__)
@@ -85,7 +97,8 @@ def check_encoder(encoder) -> None:
 
 class PlaneNetwork:
     """A trained ``binary_planes`` policy (module docstring): ``weights`` are the values
-    ``q`` (int64 ``(outputs, dims + 1)``, the last column the bias), ``planes`` their bits."""
+    ``q`` (int64 ``(outputs, dims)``, or ``(outputs, dims + 1)`` with the bias last),
+    ``planes`` their bits."""
 
     family = "binary_planes"
     kernel = "binary_planes"
@@ -95,9 +108,9 @@ class PlaneNetwork:
         self.planes = check_planes(planes)
         check_encoder(encoder)
         w = np.asarray(weights)
-        if w.ndim != 2 or w.shape[1] != encoder.n_inputs + 1 or w.shape[0] < 1:
-            raise ShapeError(f"plane weights must have shape (outputs, {encoder.n_inputs + 1}) for a {encoder.n_inputs}-dimension "
-                             f"encoder, got {w.shape}")
+        if w.ndim != 2 or w.shape[1] not in (encoder.n_inputs, encoder.n_inputs + 1) or w.shape[0] < 1:
+            raise ShapeError(f"plane weights must have shape (outputs, {encoder.n_inputs}) or, with a bias, (outputs, "
+                             f"{encoder.n_inputs + 1}) for a {encoder.n_inputs}-dimension encoder, got {w.shape}")
         if not np.issubdtype(w.dtype, np.integer):
             raise ShapeError(f"plane weights must be integers, got dtype {w.dtype}")
         top = (1 << self.planes) - 1
@@ -108,6 +121,7 @@ class PlaneNetwork:
         if head is not None and head.n_outputs != w.shape[0]:
             raise ShapeError(f"action head '{head.name}' needs {head.n_outputs} outputs but the network has {w.shape[0]}")
         self.head = head
+        self.bias = w.shape[1] == encoder.n_inputs + 1  #: the last column is a bias
         #: the bias's input: the widest dimension's thermometer (every bit +1)
         self.bias_input = int(encoder.edge_counts.max())
 
@@ -125,11 +139,11 @@ class PlaneNetwork:
 
     @property
     def size_bits(self) -> int:
-        """Stored weight bits: ``outputs x (dims + 1) x planes`` (no thresholds)."""
+        """Stored weight bits: ``outputs x (dims [+ 1]) x planes`` (no thresholds)."""
         return int(self.weights.size) * self.planes
 
     def plane_bits(self) -> np.ndarray:
-        """The ±1 planes as bits ``(outputs, dims + 1, planes)`` (bit 1 = +1)."""
+        """The ±1 planes as bits ``(outputs, columns, planes)`` (bit 1 = +1)."""
         return plane_bits(self.weights, self.planes)
 
     # ------------------------------------------------------------- inference
@@ -141,8 +155,7 @@ class PlaneNetwork:
         arr = arr.reshape(1, -1) if single else arr
         if arr.ndim != 2 or arr.shape[1] != self.encoder.n_bits:
             raise ShapeError(f"network input must have {self.encoder.n_bits} bits (0/1) per row, got shape {np.asarray(bits).shape}")
-        t = thermometer_levels(self.encoder, arr)
-        scores = t @ self.weights[:, :-1].T + self.weights[:, -1] * self.bias_input
+        scores = plane_scores(self.weights[None], np.zeros(arr.shape[0], np.int64), thermometer_levels(self.encoder, arr), self.bias_input)
         return scores[0] if single else scores
 
     def act_obs(self, obs, state=None):
@@ -152,7 +165,7 @@ class PlaneNetwork:
     # ------------------------------------------------------------------ files
     def to_bytes(self) -> bytes:
         """The compact policy file (module docstring)."""
-        record = [struct.pack("<BII", self.planes, self.n_outputs, self.n_inputs),
+        record = [struct.pack("<BIIB", self.planes, self.n_outputs, self.n_inputs, int(self.bias)),
                   np.packbits(self.plane_bits().reshape(-1), bitorder="little").tobytes(),
                   bytes([self.encoder.kind]) + self.encoder.payload(),
                   bytes([0]) if self.head is None else bytes([1]) + self.head.payload()]
@@ -161,12 +174,12 @@ class PlaneNetwork:
     @classmethod
     def read_record(cls, r: Reader, family: str) -> "PlaneNetwork":
         planes = r.u8("plane count")
-        n_out, dims = r.u32("output count"), r.u32("dimension count")
-        if not 1 <= planes <= MAX_PLANES or n_out < 1 or n_out * (dims + 1) * planes > fileformat.MAX_WEIGHT_BITS:
-            raise r.fail(f"malformed policy: {planes} planes, {n_out} outputs, {dims} dimensions")
-        n = n_out * (dims + 1) * planes
+        n_out, dims, bias = r.u32("output count"), r.u32("dimension count"), r.u8("bias flag")
+        if not 1 <= planes <= MAX_PLANES or n_out < 1 or bias not in (0, 1) or n_out * (dims + 1) * planes > fileformat.MAX_WEIGHT_BITS:
+            raise r.fail(f"malformed policy: {planes} planes, {n_out} outputs, {dims} dimensions, bias flag {bias}")
+        n = n_out * (dims + bias) * planes
         raw = np.frombuffer(r.take((n + 7) // 8, "plane weights"), dtype=np.uint8)
-        bits = np.unpackbits(raw, bitorder="little")[:n].reshape(n_out, dims + 1, planes)
+        bits = np.unpackbits(raw, bitorder="little")[:n].reshape(n_out, dims + bias, planes)
         kind = r.u8("encoder kind")
         if kind not in ENCODER_KINDS:
             raise r.fail(f"malformed policy: unknown encoder kind {kind}")
