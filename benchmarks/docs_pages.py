@@ -183,8 +183,9 @@ def mujoco_page() -> str:
 def binary_locomotion_page() -> str:
     out = [HEADER.format(source="binary_mujoco.json, binary_mujoco_experiments.json, mcu.json"), "# Binary policies that walk\n\n",
            "Binary linear policies (`*-binary` presets: thermometer bits, one binary layer, the integer\n"
-           "readout; `binary_latent` searched by ARS V2-t) against genome's real `*-ars` presets, measured\n"
-           "in the same script run, on ARS's thresholds. Walker2d's rows are what a frame budget on two cores\n"
+           "readout, searched by ARS V2-t -- `hopper-binary` and `halfcheetah-binary` with bit-plane weights,\n"
+           "`binary_planes`; `swimmer-binary` and `walker2d-binary` through latent weights, `binary_latent`)\n"
+           "against genome's real `*-ars` presets, measured in the same script run, on ARS's thresholds. Walker2d's rows are what a frame budget on two cores\n"
            "reaches (`python benchmarks/binary_mujoco.py compare walker2d --seeds 0 --max-frames 4000000`;\n"
            "ARS reports about 24,000 episodes to its threshold).\n\n"]
     d = load("binary_mujoco.json")
@@ -198,13 +199,18 @@ def binary_locomotion_page() -> str:
                            "Weight and threshold bits as the chromatic paper (Choromanski et al. 2019) counts them, against a quarter of its "
                            "compact policy for the same environment. The observation filter (a mean and a standard deviation per observation "
                            "component, float32), which ARS and the paper leave out, is beside it; the binary policies' C stores their "
-                           "thermometer edges expanded, and the flash column includes them."))
+                           "thermometer edges (two floats per dimension when they are evenly spaced, as `binary_planes` places "
+                           "them; every edge otherwise), and the flash column includes them."))
     d = load("binary_mujoco_experiments.json")
     if d:
         from binary_mujoco import experiment_table
 
         out.append(section("Experiment table (failures included)", "python benchmarks/binary_mujoco.py experiment LABEL PRESET --set KEY=VALUE ...",
-                           experiment_table(d) + "\n"))
+                           experiment_table(d) + "\n",
+                           "A row's overrides apply to its preset as it was when the row ran: the `hopper-binary` and "
+                           "`halfcheetah-binary` rows before `hop-p*` / `hc-p*` ran those presets as `binary_latent` "
+                           "networks (K 16 and 15 bits per dimension; the presets' files in the git history before "
+                           "the switch to `binary_planes`)."))
     return "".join(out).rstrip() + "\n"
 
 
