@@ -68,6 +68,20 @@ def export_c(net, env_id: str | None = None, prefix: str = "genome") -> str:
     return EXPORTERS[net.kernel](net, env_id, prefix)
 
 
+def _preamble(p: str, what: str, env_id: str | None, description: str, n_obs: int, n_out: int, head, string_h: bool = True) -> list[str]:
+    """The file's opening comment (``description`` then "Dependency-free C99."), its includes
+    and the ``{P}_N_OBS`` / ``{P}_N_OUTPUTS`` (/ ``{P}_ACTION_DIM`` for a box) defines."""
+    out = [
+        f"/* {p}: {what} policy exported by genome {__version__}" + (f" for {env_id}" if env_id else "")
+        + f".\n * {description} Dependency-free C99. */\n",
+        "#include <stdint.h>\n" + ("#include <string.h>\n" if string_h else "") + "#include <math.h>\n",
+        f"#define {p.upper()}_N_OBS {n_obs}\n#define {p.upper()}_N_OUTPUTS {n_out}\n",
+    ]
+    if head is not None and head.kind != ARGMAX:
+        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    return out
+
+
 def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     """A binary network; for ``binary_rnn`` (``net.kernel == "binary_recurrent"``) the first
     hidden layer's previous bits live in a caller-owned ``{prefix}_state``."""
@@ -80,16 +94,8 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     p = prefix
     recurrent = net.kernel == "binary_recurrent"
     n_state = (sizes[1] + 63) // 64 if recurrent else 0
-    out = [
-        f"/* {p}: binary policy exported by genome {__version__}"
-        + (f" for {env_id}" if env_id else "")
-        + f".\n * Network {'-'.join(map(str, sizes))} (bit 1 = +1, bit 0 = -1), encoder '{enc.name}', "
-        + f"head '{head.name if head else 'argmax'}'. Dependency-free C99. */\n",
-        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
-        f"#define {p.upper()}_N_OBS {enc.n_inputs}\n#define {p.upper()}_N_OUTPUTS {sizes[-1]}\n",
-    ]
-    if head is not None and head.kind != ARGMAX:
-        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out = _preamble(p, "binary", env_id, f"Network {'-'.join(map(str, sizes))} (bit 1 = +1, bit 0 = -1), encoder '{enc.name}', "
+                    f"head '{head.name if head else 'argmax'}'.", enc.n_inputs, sizes[-1], head)
     max_words = max((s + 63) // 64 for s in sizes)
     out.append(f"#define {p.upper()}_MAX_WORDS {max_words}\n\n")
     if recurrent:
@@ -232,16 +238,8 @@ def _export_planes(net, env_id: str | None, prefix: str) -> str:
     n_out, dims, planes = net.n_outputs, net.n_inputs, net.planes
     cols = dims + int(net.bias)
     utype = "uint8_t" if planes <= 8 else "uint16_t"
-    out = [
-        f"/* {p}: binary plane policy exported by genome {__version__}"
-        + (f" for {env_id}" if env_id else "")
-        + f".\n * {n_out} outputs x ({dims} dimensions{' + bias' if net.bias else ''}) weights of {planes} +-1 planes, encoder '{enc.name}', "
-        + f"head '{head.name if head else 'argmax'}'. Dependency-free C99. */\n",
-        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
-        f"#define {p.upper()}_N_OBS {dims}\n#define {p.upper()}_N_OUTPUTS {n_out}\n",
-    ]
-    if head is not None and head.kind != ARGMAX:
-        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out = _preamble(p, "binary plane", env_id, f"{n_out} outputs x ({dims} dimensions{' + bias' if net.bias else ''}) weights of {planes} "
+                    f"+-1 planes, encoder '{enc.name}', head '{head.name if head else 'argmax'}'.", dims, n_out, head)
     out.append("\n" + _encoder_c(enc, p))
     # each weight's planes as the digits of U = (q + 2^B - 1) / 2 (bit b set: plane b is +1)
     digits = (net.weights.reshape(-1) + (1 << planes) - 1) // 2
@@ -329,15 +327,8 @@ def _export_dense(net, env_id: str | None, prefix: str) -> str:
     p = prefix
     sizes = net.layer_sizes
     head, norm = net.head, net.normalizer
-    out = [
-        f"/* {p}: {net.family} policy exported by genome {__version__}" + (f" for {env_id}" if env_id else "")
-        + f".\n * Network {'-'.join(map(str, sizes))}, tanh hidden units, observation normalization, "
-        + f"head '{head.name}'. Dependency-free C99. */\n",
-        "#include <stdint.h>\n#include <math.h>\n",
-        f"#define {p.upper()}_N_OBS {sizes[0]}\n#define {p.upper()}_N_OUTPUTS {sizes[-1]}\n",
-    ]
-    if head.kind != ARGMAX:
-        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out = _preamble(p, net.family, env_id, f"Network {'-'.join(map(str, sizes))}, tanh hidden units, observation normalization, "
+                    f"head '{head.name}'.", sizes[0], sizes[-1], head, string_h=False)
     out.append(f"#define {p.upper()}_MAX_WIDTH {max(sizes)}\n\n")
     out.append(_c_array("float", f"{p}_mean", norm.mean, _float))
     out.append(_c_array("float", f"{p}_std", norm.std, _float))
@@ -377,17 +368,10 @@ def _export_recurrent(net, env_id: str | None, prefix: str) -> str:
     lstm = s.cell == "lstm"
     hid, gates, n_x = s.hidden, s.gates, s.cell_inputs
     rows = gates * hid
-    out = [
-        f"/* {p}: {s.cell} policy exported by genome {__version__}" + (f" for {env_id}" if env_id else "")
-        + f".\n * {'-'.join(map(str, s.layer_sizes))}: observation normalization, "
-        + (f"a tanh input layer of {s.input_width}, " if s.input_width else "")
-        + f"an {s.cell.upper()} cell of {hid} units (PyTorch's gates), a linear output layer, head '{head.name}'. "
-        + f"Dependency-free C99. */\n",
-        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n",
-        f"#define {p.upper()}_N_OBS {s.n_in}\n#define {p.upper()}_N_OUTPUTS {s.n_out}\n",
-    ]
-    if head.kind != ARGMAX:
-        out.append(f"#define {p.upper()}_ACTION_DIM {head.action_dim}\n")
+    out = _preamble(p, s.cell, env_id, f"{'-'.join(map(str, s.layer_sizes))}: observation normalization, "
+                    + (f"a tanh input layer of {s.input_width}, " if s.input_width else "")
+                    + f"an {s.cell.upper()} cell of {hid} units (PyTorch's gates), a linear output layer, head '{head.name}'.",
+                    s.n_in, s.n_out, head)
     out.append("\n" + _state_struct(p, f"double h[{hid}];" + (f" double c[{hid}];" if lstm else "")))
     out.append(_c_array("float", f"{p}_mean", norm.mean, _float))
     out.append(_c_array("float", f"{p}_std", norm.std, _float))

@@ -102,9 +102,27 @@ def binary_record(
     for b, width in zip(biases, widths):
         if width:
             body.append(np.asarray(b).astype(_BIAS_DTYPES[width]).tobytes())
-    body.append(bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload())
-    body.append(bytes([0]) if head is None else bytes([1]) + head.payload())
+    body.append(encoder_head_bytes(encoder, head))
     return b"".join(body)
+
+
+def encoder_head_bytes(encoder: Encoder | None, head: ActionHead | None) -> bytes:
+    """A record's tail: ``1 encoder kind (0: none) + payload | 1 head flag + action head``."""
+    return (bytes([0]) if encoder is None else bytes([encoder.kind]) + encoder.payload()) + (bytes([0]) if head is None else bytes([1]) + head.payload())
+
+
+def read_encoder_head(r: Reader) -> tuple[Encoder | None, ActionHead | None]:
+    """Inverse of :func:`encoder_head_bytes` at ``r``."""
+    kind = r.u8("encoder kind")
+    encoder = None
+    if kind != 0:
+        if kind not in ENCODER_KINDS:
+            raise r.fail(f"malformed policy: unknown encoder kind {kind}")
+        encoder = ENCODER_KINDS[kind].from_payload(r)
+    has_head = r.u8("action head flag")
+    if has_head not in (0, 1):
+        raise r.fail(f"malformed policy: action head flag {has_head}")
+    return encoder, ActionHead.from_payload(r) if has_head else None
 
 
 def encode(
@@ -235,16 +253,7 @@ def read_binary_record(r: Reader):
         else:
             raw = r.take(width * n_out, f"biases of layer {layer}")
             biases.append(np.frombuffer(raw, dtype=_BIAS_DTYPES[width]).astype(np.int64))
-    kind = r.u8("encoder kind")
-    encoder = None
-    if kind != 0:
-        if kind not in ENCODER_KINDS:
-            raise r.fail(f"malformed policy: unknown encoder kind {kind}")
-        encoder = ENCODER_KINDS[kind].from_payload(r)
-    has_head = r.u8("action head flag")
-    if has_head not in (0, 1):
-        raise r.fail(f"malformed policy: action head flag {has_head}")
-    head = ActionHead.from_payload(r) if has_head else None
+    encoder, head = read_encoder_head(r)
     check_end(r)
     return sizes, weights, biases, encoder, head
 

@@ -31,10 +31,9 @@ import struct
 
 import numpy as np
 
-from genome.encoders import ENCODER_KINDS
 from genome.encoders.base import Encoder
 from genome.encoders.interval import IntervalEncoder
-from genome.errors import ModelFormatError, ShapeError
+from genome.errors import ShapeError
 from genome.io import Reader, atomic_write_bytes
 from genome.nets import fileformat
 from genome.policies.heads import ActionHead
@@ -167,8 +166,7 @@ class PlaneNetwork:
         """The compact policy file (module docstring)."""
         record = [struct.pack("<BIIB", self.planes, self.n_outputs, self.n_inputs, int(self.bias)),
                   np.packbits(self.plane_bits().reshape(-1), bitorder="little").tobytes(),
-                  bytes([self.encoder.kind]) + self.encoder.payload(),
-                  bytes([0]) if self.head is None else bytes([1]) + self.head.payload()]
+                  fileformat.encoder_head_bytes(self.encoder, self.head)]
         return fileformat.frame(fileformat.FAMILY_TAGS["binary_planes"], b"".join(record))
 
     @classmethod
@@ -180,14 +178,7 @@ class PlaneNetwork:
         n = n_out * (dims + bias) * planes
         raw = np.frombuffer(r.take((n + 7) // 8, "plane weights"), dtype=np.uint8)
         bits = np.unpackbits(raw, bitorder="little")[:n].reshape(n_out, dims + bias, planes)
-        kind = r.u8("encoder kind")
-        if kind not in ENCODER_KINDS:
-            raise r.fail(f"malformed policy: unknown encoder kind {kind}")
-        encoder = ENCODER_KINDS[kind].from_payload(r)
-        has_head = r.u8("action head flag")
-        if has_head not in (0, 1):
-            raise r.fail(f"malformed policy: action head flag {has_head}")
-        head = ActionHead.from_payload(r) if has_head else None
+        encoder, head = fileformat.read_encoder_head(r)
         fileformat.check_end(r)
         try:
             return cls(from_plane_bits(bits, planes), planes, encoder, head)
