@@ -67,7 +67,7 @@ def train_and_eval(preset: str, seed: int, out: Path, name: str, sets: list[str]
     s = json.loads((run / "summary.json").read_text())
     ev = json.loads(subprocess.run(GENOME + ["eval", str(run), "--episodes", "100", "--json"], capture_output=True, text=True, check=True).stdout)
     row = {"preset": preset, "seed": seed, "sets": sets, "solved": s["solved"], "episodes": s["episodes"], "frames": s["frames"],
-           "generations": s["generations"], "wall_seconds": float((run / "wall_seconds").read_text()), "eval_mean": ev["mean"],
+           "generations": s["generations"], "max_frames": max_frames, "wall_seconds": float((run / "wall_seconds").read_text()), "eval_mean": ev["mean"],
            "eval_std": ev["std"], "size_bits": s["size_bits"], "n_params": s["n_params"], "family": s["family"],
            "best_center": best_center(run)}
     print(f"{name}: {'solved' if s['solved'] else 'not solved'} after {s['episodes']:,} training episodes, "
@@ -136,12 +136,13 @@ def experiment_table(data: dict) -> str:
 
 
 def compare(args) -> None:
-    data = json.loads(COMPARE.read_text()) if COMPARE.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         jobs = [(preset, seed, out, f"{preset}-{seed}", [], args.max_frames) for env in args.envs for preset in ENVS[env][3:] for seed in args.seeds]
         rows = run_all(jobs, args.parallel)
+    # read the table after the runs: environments another comparison saved meanwhile stay
+    data = json.loads(COMPARE.read_text()) if COMPARE.exists() else {}
     for env in args.envs:
         entry = data.setdefault(env, {kind: [] for kind in KINDS})
         for kind, preset in zip(KINDS, ENVS[env][3:]):

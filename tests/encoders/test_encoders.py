@@ -233,3 +233,30 @@ def test_uniform_edges_are_found_again_and_match_the_spread():
     for d, edges in enumerate(enc.edges):
         assert uniform_steps(edges) is not None
         np.testing.assert_allclose(edges, stats.mean[d] + stats.std[d] * np.linspace(-2, 2, 27), rtol=1e-5, atol=2e-5 * stats.std[d])
+
+
+def test_evenly_spaced_edges_are_stored_as_two_floats():
+    """A thermometer's evenly spaced running edges go into the file as lo and step (11 bytes a
+    dimension, any edge count) and come back bit for bit, dithered too; a corrupted step is
+    a clear error; edges that are not evenly spaced still store every edge."""
+    from genome.encoders.auto import RunningStats, thermometer_from_stats
+    from genome.encoders.interval import _STEPPED
+    from genome.errors import ModelFormatError
+    from genome.io import Reader
+
+    rng = np.random.default_rng(1)
+    stats = RunningStats.empty(4)
+    stats.add_samples(rng.normal([0.0, 5.0, -2.0, 0.3], [1.0, 0.1, 3.0, 1e-3], size=(500, 4)))
+    for dither in (False, True):
+        enc = thermometer_from_stats(stats, 255, spread=2.0, dither=dither)
+        data = enc.payload()
+        assert len(data) == 4 + 4 * 11 and data[4] == _STEPPED
+        back = type(enc).from_payload(Reader(data, "test"))
+        assert back == enc and all(np.array_equal(a, b) for a, b in zip(back.edges, enc.edges))
+    bad = bytearray(data)
+    bad[9:13] = np.array([np.nan], "<f4").tobytes()  # dimension 0's step
+    with pytest.raises(ModelFormatError, match="dimension 0 has edges"):
+        type(enc).from_payload(Reader(bytes(bad), "test"))
+    quantiles = ThermometerEncoder.from_samples(rng.normal(size=(200, 2)), 9)
+    assert len(quantiles.payload()) == 4 + 2 * (3 + 4 * 9)
+    assert ThermometerEncoder.from_payload(Reader(quantiles.payload(), "test")) == quantiles

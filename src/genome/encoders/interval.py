@@ -26,7 +26,8 @@ from genome.errors import ShapeError
 #: ``np.finfo(np.float32).max`` or ``inf`` for "no bound").
 UNBOUNDED = 1e10
 
-_UNIFORM, _EXPLICIT = 0, 1
+#: how a dimension's edges are stored: bounds (edges strictly inside), every edge, or lo + k step
+_UNIFORM, _EXPLICIT, _STEPPED = 0, 1, 2
 
 
 def _f32(values) -> np.ndarray:
@@ -196,6 +197,9 @@ class IntervalEncoder(Encoder):
                 self._uniform_edges(bounds[0], bounds[1], self._bits_for(edges), 0), edges
             ):
                 parts.append(struct.pack("<BffH", _UNIFORM, bounds[0], bounds[1], self._bits_for(edges)))
+            elif edges.shape[0] > 2 and (found := uniform_steps(edges)) is not None:
+                # evenly spaced running edges (policy.edge_spread): 11 bytes for any count
+                parts.append(struct.pack("<BffH", _STEPPED, found[0], found[1], edges.shape[0]))
             else:
                 parts.append(struct.pack("<BH", _EXPLICIT, edges.shape[0]) + edges.astype("<f4").tobytes())
         return b"".join(parts)
@@ -219,6 +223,12 @@ class IntervalEncoder(Encoder):
                 except ShapeError as exc:
                     raise reader.fail(str(exc)) from None
                 bounds.append((lo, hi))
+            elif mode == _STEPPED:
+                lo, step, n = reader.unpack("ffH", f"{cls.name} steps of dimension {d}")
+                if not (np.isfinite(lo) and np.isfinite(step) and step >= 0):
+                    raise reader.fail(f"{cls.name} encoder: dimension {d} has edges {lo} + k {step}, which are not finite and sorted")
+                edges.append(uniform_edges(lo, step, n))
+                bounds.append(None)
             elif mode == _EXPLICIT:
                 n = reader.u16(f"{cls.name} edge count of dimension {d}")
                 edges.append(np.frombuffer(reader.take(4 * n, f"{cls.name} edges of dimension {d}"), dtype="<f4"))
