@@ -210,7 +210,10 @@ def binary_locomotion_page() -> str:
                            "A row's overrides apply to its preset as it was when the row ran: the `hopper-binary` and "
                            "`halfcheetah-binary` rows before `hop-p*` / `hc-p*` ran those presets as `binary_latent` "
                            "networks (K 16 and 15 bits per dimension; the presets' files in the git history before "
-                           "the switch to `binary_planes`)."))
+                           "the switch to `binary_planes`). The planes rows name the thermometer, the dither and "
+                           "`run.target_se` they ran with, since the presets moved from 27 dithered bits per dimension "
+                           "and a plain stopping test to 255 plain bits and a test at the mean minus 2 standard errors "
+                           "(`hop-p6`, `hc-p3`)."))
     return "".join(out).rstrip() + "\n"
 
 
