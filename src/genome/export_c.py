@@ -163,9 +163,11 @@ def _export_binary(net: BinaryNetwork, env_id: str | None, prefix: str) -> str:
     return "".join(out)
 
 
-def _encoder_c(enc, p: str) -> str:
+def _encoder_c(enc, p: str, levels: bool = False) -> str:
     """``static void {p}_encode(const float *obs, uint64_t *bits)``: the encoder's bits, as
-    genome's kernels compute them (float32 comparisons; the dither's hash in ``uint32_t``)."""
+    genome's kernels compute them (float32 comparisons; the dither's hash in ``uint32_t``).
+    ``levels`` (a thermometer): ``static void {p}_levels(const float *obs, int32_t *t)``
+    instead, each dimension's bit sum ``T_d = 2 ones_d - K_d`` without storing the bits."""
     out = []
     nw0 = (enc.n_bits + 63) // 64
     if isinstance(enc, IntervalEncoder):
@@ -205,6 +207,18 @@ def _encoder_c(enc, p: str) -> str:
             f"    for (int j = 0; j < {enc.n_inputs}; j++) {{ uint32_t u; memcpy(&u, &obs[j], 4); h = (h ^ u) * {FNV_PRIME32}u; }}\n"
             if dither else ""
         )
+        if levels:  # a thermometer's ones are its count k of edges at or below v
+            out.append(
+                f"\nstatic void {p}_levels(const float *obs, int32_t *t) {{\n"
+                + hash_lines
+                + f"    for (int d = 0; d < {enc.n_inputs}; d++) {{\n"
+                + value
+                + "        int k = 0;\n        if (v == v) { /* NaN sets no bit */\n"
+                + compare.replace("        for", "            for")
+                + f"        }}\n        t[d] = 2 * k - ({p}_bit_offsets[d + 1] - {p}_bit_offsets[d]);\n"
+                + "    }\n}\n\n"
+            )
+            return "".join(out)
         out.append(
             f"\nstatic void {p}_encode(const float *obs, uint64_t *bits) {{\n"
             f"    for (int w = 0; w < {nw0}; w++) bits[w] = 0;\n"
@@ -240,19 +254,14 @@ def _export_planes(net, env_id: str | None, prefix: str) -> str:
     utype = "uint8_t" if planes <= 8 else "uint16_t"
     out = _preamble(p, "binary plane", env_id, f"{n_out} outputs x ({dims} dimensions{' + bias' if net.bias else ''}) weights of {planes} "
                     f"+-1 planes, encoder '{enc.name}', head '{head.name if head else 'argmax'}'.", dims, n_out, head)
-    out.append("\n" + _encoder_c(enc, p))
+    out.append("\n" + _encoder_c(enc, p, levels=True))
     # each weight's planes as the digits of U = (q + 2^B - 1) / 2 (bit b set: plane b is +1)
     digits = (net.weights.reshape(-1) + (1 << planes) - 1) // 2
     out.append(_c_array(utype, f"{p}_planes", digits, str))
-    nw = (enc.n_bits + 63) // 64
     out.append(
         f"\nvoid {p}_scores(const float *obs, int32_t *scores) {{\n"
-        f"    uint64_t a[{nw}];\n    int32_t t[{cols}];\n"
-        f"    {p}_encode(obs, a);\n"
-        f"    for (int d = 0; d < {dims}; d++) {{ /* T_d = 2 popcount(dimension d's bits) - K_d */\n"
-        "        int ones = 0;\n"
-        f"        for (int b = {p}_bit_offsets[d]; b < {p}_bit_offsets[d + 1]; b++) ones += (int)((a[b >> 6] >> (b & 63)) & 1);\n"
-        f"        t[d] = 2 * ones - ({p}_bit_offsets[d + 1] - {p}_bit_offsets[d]);\n    }}\n"
+        f"    int32_t t[{cols}];\n"
+        f"    {p}_levels(obs, t); /* T_d = 2 popcount(dimension d's bits) - K_d */\n"
         + (f"    t[{dims}] = {net.bias_input}; /* the bias reads {net.bias_input} constant +1 bits */\n" if net.bias else "") +
         f"    for (int j = 0; j < {n_out}; j++) {{\n        int32_t s = 0;\n"
         f"        for (int d = 0; d < {cols}; d++) {{\n"

@@ -149,18 +149,20 @@ def test_network_rejects_bad_weights_and_encoders():
 
 
 @pytest.mark.skipif(CC is None, reason="no C compiler on this machine")
-def test_exported_c_agrees_with_python(tmp_path):
+@pytest.mark.parametrize("dither", [True, False])
+def test_exported_c_agrees_with_python(tmp_path, dither):
     """Scores and actions on random observations (NaN and inf included), and whole Pendulum
     episodes stepped by the C policy's actions."""
     import ctypes
 
-    setup = build(cfg(planes=8))
+    setup = build(cfg(planes=8, dither=dither))
     fam = setup.family.with_stats(setup.stats)
     net = fam.decode(np.random.default_rng(6).normal(scale=0.5, size=fam.n_params))
-    assert isinstance(net.encoder, DitheredThermometerEncoder)
+    assert isinstance(net.encoder, DitheredThermometerEncoder) == dither
     lib = compile_policy(net, tmp_path)
     source = (tmp_path / "p.c").read_text()
     assert "genome_edge_lo" in source and "genome_edges[" not in source  # evenly spaced edges: two floats per dimension
+    assert "genome_levels(obs, t)" in source and "uint64_t" not in source  # bit sums counted, no bit buffer
     scores = (ctypes.c_int32 * 1)()
     lib.genome_act_continuous.argtypes = [FLOATS, FLOATS]
     action = np.zeros(1, np.float32)
