@@ -30,10 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from genome.errors import ConfigError
-from genome.parallel import PRANGE_ONLY
 
 LAYER_KINDS = ("dense", "toeplitz", "circulant")
 
@@ -201,14 +200,17 @@ def dense_forward(params, sizes, x, y):
     return src
 
 
-@njit(cache=True, nogil=True, boundscheck=False, parallel=PRANGE_ONLY)
+@njit(cache=True, nogil=True, boundscheck=False)
 def dense_forward_indexed(params, sizes, member, obs, mean, std, clip, out):
     """Row ``r`` of raw observations ``obs`` through the network of member ``member[r]``
-    (rows of ``params``), normalized first; output scores into ``out[r]`` (float64)."""
+    (rows of ``params``), normalized first; output scores into ``out[r]`` (float64). One
+    thread, like the binary networks' ``forward_indexed``: it runs once per environment step
+    on a few rows, where waking numba's threads cost more than the rows (5x slower Gymnasium
+    runs on a busy machine), and the Gymnasium path spreads its work over processes."""
     width = 0
     for s in sizes:
         width = max(width, s)
-    for r in prange(obs.shape[0]):
+    for r in range(obs.shape[0]):
         x = np.empty(width)
         y = np.empty(width)
         normalize_into(obs[r], mean, std, clip, x)
