@@ -1,6 +1,7 @@
 """Binary policies that walk: training episodes to ARS's thresholds for the binary presets
-(`*-binary`: binary networks searched through real latent weights, `policy.family =
-binary_latent`) beside the real `*-ars` presets, measured in the same script run.
+(`*-binary`: binary linear policies searched through real latent weights -- bit-plane
+weights, `policy.family = binary_planes`, for Hopper and HalfCheetah; `binary_latent` for
+Swimmer and Walker2d) beside the real `*-ars` presets, measured in the same script run.
 
 Run:  python benchmarks/binary_mujoco.py compare [ENV ...] [--seeds 0 1 2] [--parallel 2] [--keep DIR] [--max-frames N]
       python benchmarks/binary_mujoco.py experiment LABEL PRESET [--set KEY=VALUE ...] [--seeds 0 1 2] [--max-frames N]
