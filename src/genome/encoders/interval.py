@@ -67,6 +67,10 @@ def uniform_steps(edges) -> tuple[np.float32, np.float32] | None:
     low, high = (span - slack) / (n - 1), (span + slack) / (n - 1)
     if high <= 0:
         return None
+    # every gap of lo + k step, each edge rounded once, is step within an ulp of the ends: edges
+    # whose gaps differ by more are not evenly spaced (the quick answer for quantile edges)
+    if np.max(np.abs(np.diff(e.astype(np.float64)) - span / (n - 1))) > 2 * slack:
+        return None
     # the step's grid points nearest the span's estimate first, within its rounding slack
     mid = _round_mantissa(np.array([span / (n - 1)], np.float32), bits)[0]
     unit = 2.0 ** (np.frexp(mid)[1] - bits)
