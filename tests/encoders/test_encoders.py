@@ -56,6 +56,29 @@ def test_onehot_matches_reference(case):
         np.testing.assert_array_equal(row, ref_onehot(edges, o))
 
 
+@given(edges_and_obs(), st.sampled_from([ThermometerEncoder, DitheredThermometerEncoder, OneHotEncoder]))
+def test_passed_edges_count_the_bits(case, kind):
+    """``passed_edges`` (the bits' count per dimension, which ``binary_planes`` reads) equals
+    the sum of a thermometer's bits, and a one-hot's bucket, including NaN and infinities."""
+    edges, obs = case
+    obs = obs.copy()
+    obs[0, 0] = np.nan
+    if obs.shape[1] > 1:
+        obs[0, 1] = np.inf
+    if obs.shape[0] > 1:
+        obs[1, 0] = -np.inf
+    enc = kind(edges)
+    bits = enc.encode_bits(obs).astype(np.int64)
+    per_dim = np.add.reduceat(bits, enc.bit_offsets[:-1], axis=1)
+    if kind is OneHotEncoder:  # the index of the one set bit, where the NaN sets none
+        per_dim = np.array([[int(np.argmax(bits[r, a:b])) if bits[r, a:b].any() else 0
+                             for a, b in zip(enc.bit_offsets[:-1], enc.bit_offsets[1:])] for r in range(bits.shape[0])])
+    counted = enc.passed_edges(obs)
+    assert counted.dtype == np.int64 and counted.shape == obs.shape
+    np.testing.assert_array_equal(counted, per_dim)
+    np.testing.assert_array_equal(enc.passed_edges(obs[1 if obs.shape[0] > 1 else 0]), per_dim[[1 if obs.shape[0] > 1 else 0]])
+
+
 @given(st.lists(finite, min_size=1, max_size=70), st.integers(0, 2**32 - 1))
 def test_sign_matches_reference(center, seed):
     center = np.array(center, np.float32)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genome.encoders.base import Encoder
-from genome.encoders.kernels import CHUNK, DITHER_LEVELS, dither_levels, encode_buckets_batch
+from genome.encoders.kernels import CHUNK, DITHER_LEVELS, dither_levels, encode_buckets_batch, passed_edges_batch
 from genome.errors import ShapeError
 
 #: A space bound at or beyond this magnitude counts as unbounded (Gymnasium often uses
@@ -190,8 +190,20 @@ class IntervalEncoder(Encoder):
                 bounds.append(None)
         return cls(edges, bounds=bounds)
 
+    def _compared(self, obs: np.ndarray) -> np.ndarray:
+        """What the edges are compared with: ``obs`` (rows, n_inputs) in float32."""
+        return np.ascontiguousarray(obs, dtype=np.float32)
+
     def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
-        encode_buckets_batch(np.ascontiguousarray(obs, dtype=np.float32), *self.kernel_tables(), out)
+        encode_buckets_batch(self._compared(obs), *self.kernel_tables(), out)
+
+    def passed_edges(self, obs) -> np.ndarray:
+        """How many of its edges each value passes, int64 ``(batch, n_inputs)``: a
+        thermometer's set bits per dimension (a one-hot's bucket), without the bits."""
+        batch, _ = self._as_batch(obs)
+        out = np.empty(batch.shape, dtype=np.int64)
+        passed_edges_batch(self._compared(batch), self.chunk_starts, self.edge_counts, self.padded_edges, out)
+        return out
 
     # ------------------------------------------------------------------ file
     def payload(self) -> bytes:
@@ -296,8 +308,7 @@ class DitheredThermometerEncoder(ThermometerEncoder):
         m = dither_levels(obs32)
         return obs32 - self.shifts[np.arange(self.n_inputs)[None, :], m]
 
-    def _encode_batch(self, obs: np.ndarray, out: np.ndarray) -> None:
-        encode_buckets_batch(self.shifted(obs), *self.kernel_tables(), out)
+    _compared = shifted
 
     def expected_signs(self, obs) -> np.ndarray:
         """The ``±1`` code averaged over the ``DITHER_LEVELS`` shifts (each level equally

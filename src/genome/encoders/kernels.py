@@ -146,6 +146,16 @@ def encode_buckets_batch(obs, bit_offsets, chunk_starts, edge_counts, edges, one
         encode_buckets_into(obs[r], bit_offsets, chunk_starts, edge_counts, edges, onehot, out[r])
 
 
+@njit(cache=True, boundscheck=False, nogil=True)
+def passed_edges_batch(obs, chunk_starts, edge_counts, edges, out):
+    """``out[r, d]``: how many of dimension ``d``'s edges ``obs[r, d]`` passes (0 for NaN) --
+    a thermometer's set bits in that dimension, with no bits written."""
+    for r in range(obs.shape[0]):
+        for d in range(edge_counts.shape[0]):
+            v = np.float32(obs[r, d])
+            out[r, d] = 0 if v != v else _bucket(v, d, chunk_starts, edge_counts, edges)
+
+
 #: Dithered thermometer (:class:`~genome.encoders.interval.DitheredThermometerEncoder`): the
 #: shift of each dimension takes one of this many evenly spaced values
 DITHER_LEVELS = 16

@@ -77,6 +77,12 @@ def thermometer_levels(encoder: IntervalEncoder, bits: np.ndarray) -> np.ndarray
     return 2 * ones - encoder.edge_counts[None, :]
 
 
+def obs_levels(encoder: IntervalEncoder, obs) -> np.ndarray:
+    """``T_d`` of raw observations (a batch, or one) -> int64 ``(rows, D)``: the same levels as
+    :func:`thermometer_levels` of their bits, counted by the encoder without writing the bits."""
+    return 2 * encoder.passed_edges(obs) - encoder.edge_counts[None, :]
+
+
 def plane_scores(weights: np.ndarray, members: np.ndarray, levels: np.ndarray, bias_input: int) -> np.ndarray:
     """Scores int64 ``(rows, outputs)``: row ``r`` through ``weights[members[r]]`` (``(members,
     outputs, dims [+ 1])``) on its levels ``T`` (``(rows, dims)``), plus ``q_bias K`` with a bias."""
@@ -158,7 +164,9 @@ class PlaneNetwork:
         return scores[0] if single else scores
 
     def act_obs(self, obs, state=None):
-        scores = self.forward(self.encoder.encode_bits(obs))
+        levels = obs_levels(self.encoder, obs)
+        scores = plane_scores(self.weights[None], np.zeros(levels.shape[0], np.int64), levels, self.bias_input)
+        scores = scores[0] if np.ndim(obs) == 1 else scores
         return int(np.argmax(scores)) if self.head is None else self.head(scores)
 
     # ------------------------------------------------------------------ files

@@ -33,7 +33,7 @@ import numpy as np
 
 from genome.encoders.base import Encoder
 from genome.errors import ConfigError
-from genome.nets.planes import PlaneNetwork, check_encoder, check_planes, plane_scores, quantize, thermometer_levels
+from genome.nets.planes import PlaneNetwork, check_encoder, check_planes, obs_levels, plane_scores, quantize
 from genome.policies.heads import ActionHead
 
 
@@ -98,7 +98,7 @@ class BinaryPlanes:
     def forward_indexed(self, arrays, members: np.ndarray, obs: np.ndarray, state=None) -> np.ndarray:
         """Scores (float64 ``(rows, outputs)``, exact integers) of raw observations, row ``r``
         through member ``members[r]``."""
-        levels = thermometer_levels(self.encoder, self.encoder.encode_bits(obs).reshape(obs.shape[0], -1))
+        levels = obs_levels(self.encoder, np.asarray(obs).reshape(obs.shape[0], -1))
         return plane_scores(arrays, np.asarray(members, dtype=np.int64), levels, self.bias_input).astype(np.float64)
 
     def decode(self, genome: np.ndarray) -> PlaneNetwork:
