@@ -44,6 +44,8 @@ ENVS = {
     "walker2d": ("Walker2d-v5", 4390, "24,000", "walker2d-ars", "walker2d-binary"),
     "lunarlander": ("LunarLander-v3", 200, "-", "lunarlander-es", "lunarlander"),
 }
+#: preset -> its environment's threshold (what the experiment table counts as solved)
+THRESHOLDS = {preset: spec[1] for spec in ENVS.values() for preset in spec[3:]}
 KINDS = ("real", "binary")
 COMPARE = RESULTS / "binary_mujoco.json"
 EXPERIMENTS = RESULTS / "binary_mujoco_experiments.json"
@@ -122,18 +124,28 @@ def experiment(args) -> None:
 
 
 def experiment_table(data: dict) -> str:
-    out = ["| experiment | preset | overrides | seeds | solved | training episodes (per seed) | median | best center check (per seed) | bits | note |",
-           "| --- | --- | --- | --- | ---: | --- | ---: | --- | ---: | --- |"]
+    """One line per experiment. A seed counts as solved, as in the comparison, when the run
+    stopped on its test and its independent 100-episode eval reached the threshold."""
+    out = ["| experiment | preset | overrides | seeds | solved (independent eval >= threshold) | training episodes (per seed) | median | best center check (per seed) | independent eval (per seed) | bits | note |",
+           "| --- | --- | --- | --- | ---: | --- | ---: | --- | --- | ---: | --- |"]
     labels: dict[str, list[dict]] = {}
     for r in data["rows"]:
         labels.setdefault(r["label"], []).append(r)
     for label, rows in labels.items():
         rows = sorted(rows, key=lambda r: r["seed"])
-        eps = ", ".join(f"{r['episodes']:,}" if r["solved"] else f"not in {r['frames'] / 1e6:.1f} M" for r in rows)
+        threshold = THRESHOLDS.get(rows[0]["preset"])
         out.append(f"| {label} | `{rows[0]['preset']}` | {' '.join(f'`{s}`' for s in rows[0]['sets']) or '-'} | "
-                   f"{', '.join(str(r['seed']) for r in rows)} | {sum(r['solved'] for r in rows)}/{len(rows)} | {eps} | "
-                   f"{fmt_median(median_episodes(rows))} | {', '.join(format(r['best_center'], '.0f') for r in rows)} | {rows[0]['size_bits']:,} | {rows[0].get('note', '')} |")
+                   f"{', '.join(str(r['seed']) for r in rows)} | {sum(reached(r, threshold) for r in rows)}/{len(rows)} | {episodes_cell(rows, threshold)} | "
+                   f"{fmt_median(median_episodes(rows, threshold))} | {', '.join(format(r['best_center'], '.0f') for r in rows)} | "
+                   f"{', '.join(format(r['eval_mean'], '.0f') for r in rows)} | {rows[0]['size_bits']:,} | {rows[0].get('note', '')} |")
     return "\n".join(out)
+
+
+def episodes_cell(rows: list[dict], threshold: float | None) -> str:
+    """Training episodes per seed; a run that stopped but whose eval missed the threshold, and
+    one that never stopped, say so."""
+    return ", ".join((f"{r['episodes']:,}" if reached(r, threshold) else f"{r['episodes']:,} (stopped; eval {r['eval_mean']:.1f})")
+                     if r["solved"] else f"not in {r['frames'] / 1e6:.1f} M" for r in rows)
 
 
 def compare(args) -> None:
@@ -168,8 +180,7 @@ def compare_table(data: dict) -> str:
             med = median_episodes(rows, threshold)
             frames = statistics.median(r["frames"] for r in rows)
             ratio = "-" if kind == "real" or real_eps in (0, float("inf")) or med == float("inf") else f"{med / real_eps:.2f}x, {frames / real_frames:.2f}x"
-            eps = ", ".join((f"{r['episodes']:,}" if r["eval_mean"] >= threshold else f"{r['episodes']:,} (stopped; eval {r['eval_mean']:.1f})")
-                            if r["solved"] else f"not in {r['frames'] / 1e6:.1f} M" for r in rows)
+            eps = episodes_cell(rows, threshold)
             out.append(f"| {gym_id} | {threshold:,} | `{preset}` | {', '.join(str(r['seed']) for r in rows)} | {sum(reached(r, threshold) for r in rows)}/{len(rows)} | {eps} | "
                        f"{fmt_median(med)} | {frames / 1e6:.2f} M | {ratio} | {rows[0]['size_bits']:,} | {', '.join(format(r['eval_mean'], '.0f') for r in rows)} |")
     return "\n".join(out)
