@@ -213,9 +213,9 @@ def _encoder_c(enc, p: str, levels: bool = False) -> str:
                 + hash_lines
                 + f"    for (int d = 0; d < {enc.n_inputs}; d++) {{\n"
                 + value
-                + "        int k = 0;\n        if (v == v) { /* NaN sets no bit */\n"
-                + compare.replace("        for", "            for")
-                + f"        }}\n        t[d] = 2 * k - ({p}_bit_offsets[d + 1] - {p}_bit_offsets[d]);\n"
+                + "        int k = 0; /* a NaN passes no edge: every comparison with it is false */\n"
+                + compare
+                + f"        t[d] = 2 * k - ({p}_bit_offsets[d + 1] - {p}_bit_offsets[d]);\n"
                 + "    }\n}\n\n"
             )
             return "".join(out)
