@@ -22,26 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from common import GENOME, RESULTS, save  # benchmarks/common.py (the script's directory is on sys.path)
-
-
-def episodes(policy, env_id: str, n: int) -> list[float]:
-    import gymnasium as gym
-
-    env = gym.make(env_id)
-    out = []
-    for e in range(n):
-        obs, _ = env.reset(seed=1000 + e)
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
-            total += float(reward)
-            done = terminated or truncated
-        out.append(total)
-    env.close()
-    return out
 
 
 def main(argv=None) -> None:
@@ -54,6 +35,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from genome import load_policy
+    from genome.evaluate import evaluate_policy
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,13 +47,14 @@ def main(argv=None) -> None:
                                          "--quiet", "--overwrite", "--set", "run.workers=1"], check=True)
             policy = load_policy(run / "policy.gbn")
             net = policy.network
+            env_id = json.loads((run / "summary.json").read_text())["env"]
             if getattr(net, "normalizer", None) is None:
                 raise SystemExit(f"{args.preset} has no observation normalizer to clip (a real dense policy has one)")
             means = {}
             for clip in args.clips:
                 net.normalizer = dataclasses.replace(net.normalizer, clip=float(clip))
-                returns = episodes(policy, json.loads((run / "summary.json").read_text())["env"], args.episodes)
-                means[f"{clip:g}"] = {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "min": float(np.min(returns))}
+                ev = evaluate_policy(policy, env_id, args.episodes, seed=1000, backend="gymnasium")
+                means[f"{clip:g}"] = {key: ev[key] for key in ("mean", "std", "min")}
             rows.append({"seed": seed, "clips": means})
             print(f"{args.preset} seed {seed}: " + ", ".join(f"clip {k}: {v['mean']:.0f} ± {v['std']:.0f}" for k, v in means.items()), flush=True)
     save({"preset": args.preset, "episodes": args.episodes, "clips": [f"{c:g}" for c in args.clips], "rows": rows}, RESULTS / "input_clip.json")
