@@ -88,6 +88,7 @@ def main(argv=None) -> dict:
         "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),  # this VM's speed drifts between days: a date makes runs comparable
         "cold_seconds": cold,
         "cold_median_seconds": {m: statistics.median(v) for m, v in cold.items()},
         "warm_seconds": warm,

@@ -325,7 +325,7 @@ def speed_page() -> str:
     d = load("cold_start.json")
     if d:
         rows = [[mode, f"{statistics.median(v):.2f} s", ", ".join(f"{x:.2f}" for x in v)] for mode, v in d["cold_seconds"].items()]
-        rows.append(["warm (seeds 0-9)", f"{d['warm_median_seconds']:.2f} s", f"{min(d['warm_seconds']):.2f}-{max(d['warm_seconds']):.2f}"])
+        rows.append([f"warm (seeds 0-{len(d['warm_seconds']) - 1})", f"{d['warm_median_seconds']:.2f} s", f"{min(d['warm_seconds']):.2f}-{max(d['warm_seconds']):.2f}"])
         command = "python benchmarks/cold_start.py"
         if "baseline" in d:
             b = d["baseline"]
@@ -333,7 +333,9 @@ def speed_page() -> str:
             rows.append([f"baseline {b['commit']}, cold (default)", f"{statistics.median(b['cold_seconds']):.2f} s", ", ".join(f"{x:.2f}" for x in b["cold_seconds"])])
             rows.append([f"baseline {b['commit']}, warm", f"{statistics.median(b['warm_seconds']):.2f} s", f"{min(b['warm_seconds']):.2f}-{max(b['warm_seconds']):.2f}"])
         out.append(section("Cold start: `genome train cartpole` with an empty numba cache", command,
-                           table(["mode", "median", "runs"], rows, "lrl") + f"\n{d['cpu']}, {d['cores']} cores.\n"))
+                           table(["mode", "median", "runs"], rows, "lrl") + f"\n{d['cpu']}, {d['cores']} cores"
+                           + (f", {d['date']}" if "date" in d else "") + ". Before and after alternate in the same minutes: this "
+                           "machine's speed drifts by 10-40% between hours, so compare rows of one run, not runs of different days.\n"))
     d = load("gym_throughput.json")
     if d:
         rows = [[r["env"], f"{r['bare_steps_per_s'] / 1e3:.1f} k", f"{r['genome_steps_per_s'] / 1e3:.1f} k", f"{r['ratio']:.0%}",
