@@ -31,9 +31,12 @@ def curve(run_dir: Path) -> dict[str, list[float]]:
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
     frames = [e.value for e in acc.Scalars("perf/frames")]
+    at_step = {e.step: e.value for e in acc.Scalars("perf/frames")}
+    center = acc.Scalars("center/return")  # every run.center_every generations, not each one
     return {
         "frames": frames,
-        "center": [e.value for e in acc.Scalars("center/return")],
+        "center_frames": [at_step[e.step] for e in center],
+        "center": [e.value for e in center],
         "members_mean": [e.value for e in acc.Scalars("fitness/mean")],
         "members_max": [e.value for e in acc.Scalars("fitness/max")],
     }
@@ -49,7 +52,7 @@ def plot(preset: str, data: dict, path: Path) -> None:
     f = [x / 1e6 for x in data["frames"]]
     ax.plot(f, data["members_max"], lw=0.8, alpha=0.5, label="best member")
     ax.plot(f, data["members_mean"], lw=1, label="members' mean")
-    ax.plot(f, data["center"], lw=1.5, label="center network")
+    ax.plot([x / 1e6 for x in data["center_frames"]], data["center"], lw=1.5, label="center network")
     ax.set_xlabel("environment steps (millions)")
     ax.set_ylabel("return")
     ax.set_title(f"genome train {preset}")

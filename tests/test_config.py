@@ -142,3 +142,29 @@ def test_the_frostbite_ga_presets_build_the_papers_configuration():
         env = config.load_preset(name).env
         assert env.kwargs["repeat_action_probability"] == 0.0 and env.preprocess in ("atari", "noop")
     assert ram.strategy.validation_episodes == 30
+
+
+def test_an_alias_preset_is_its_target():
+    assert config.preset_alias("hopper") == "hopper-binary" and config.preset_alias("hopper-binary") is None
+    assert config.load_preset("hopper") == config.load_preset("hopper-binary")
+    assert config.load_preset("halfcheetah") == config.load_preset("halfcheetah-binary")
+    cfg, label = config.load("hopper")
+    assert label == "hopper" and cfg.policy.family == "binary_planes"  # runs keep the name the user typed
+
+
+@pytest.mark.parametrize("files", [
+    {"a": {"alias": "b", "env": {"id": "Hopper-v5"}}, "b": {}},  # an alias holds nothing else
+    {"a": {"alias": 3}},
+    {"a": {"alias": "b"}, "b": {"alias": "c"}, "c": {}},  # one level only
+])
+def test_a_malformed_alias_preset_says_so(monkeypatch, files):
+    monkeypatch.setattr(config, "_preset_data", lambda name: files[name])
+    with pytest.raises(ConfigError, match="preset 'a': an alias file holds only alias"):
+        config.load_preset("a")
+
+
+def test_an_alias_to_a_missing_preset_names_it(monkeypatch):
+    real = config._preset_data
+    monkeypatch.setattr(config, "_preset_data", lambda name: {"alias": "nope"} if name == "a" else real(name))
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        config.load_preset("a")

@@ -303,7 +303,9 @@ def cmd_presets(args) -> int:
 
     for name in config_mod.preset_names():
         cfg = config_mod.load_preset(name)
-        print(f"{name:26s} {cfg.policy.family:11s} {cfg.strategy.name:14s} {cfg.description}")
+        alias = config_mod.preset_alias(name)
+        description = f"the {alias} preset" if alias else cfg.description
+        print(f"{name:26s} {cfg.policy.family:13s} {cfg.strategy.name:14s} {description}")
     return 0
 
 

@@ -499,11 +499,30 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("genome.presets").iterdir() if p.name.endswith(".toml"))
 
 
-def load_preset(name: str) -> Config:
+def _preset_data(name: str) -> dict:
     path = resources.files("genome.presets") / f"{name}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; `genome presets` lists them ({', '.join(preset_names())})")
-    return from_dict(tomllib.loads(path.read_text()))
+    return tomllib.loads(path.read_text())
+
+
+def preset_alias(name: str) -> str | None:
+    """The preset that ``name`` stands for when its file holds only ``alias = "other"``.
+
+    An old name kept for a better method: ``hopper`` and ``halfcheetah`` name the binary
+    flagship on their environment, ``hopper-binary`` / ``halfcheetah-binary``.
+    """
+    data = _preset_data(name)
+    if "alias" not in data:
+        return None
+    target = data["alias"]
+    if set(data) != {"alias"} or not isinstance(target, str) or "alias" in _preset_data(target):
+        raise ConfigError(f"preset {name!r}: an alias file holds only alias = \"<another preset that is not an alias>\"")
+    return target
+
+
+def load_preset(name: str) -> Config:
+    return from_dict(_preset_data(preset_alias(name) or name))
 
 
 def load(preset_or_path: str) -> tuple[Config, str]:
