@@ -3,13 +3,13 @@ clipped at +- a standard deviations -- what a thermometer with edges on mean +- 
 (``policy.edge_spread = a``) does to the observation before the binary policy reads it.
 
 Run:  python benchmarks/input_clip.py [--preset halfcheetah-ars] [--seeds 0 1 2 3 4 5]
-                                      [--clips 5 3 2] [--episodes 10] [--keep DIR]
+                                      [--clips 5 3 2] [--episodes 10] [--keep DIR] [--out FILE]
 
 For each seed, ``genome train PRESET --seed S`` (``--keep DIR``: a finished run in
 ``DIR/PRESET-S`` is reused, as ``binary_mujoco.py compare --keep`` leaves them), then the same
 episodes (environment seeds 1000, 1001, ...) with the policy's observation normalizer
 clipping at each value of ``--clips`` (the presets' normalizer clips at 5). Writes
-benchmarks/results/input_clip.json and prints a table: the mean return per clip, and the
+benchmarks/results/input_clip.json (or ``--out``) and prints a table: the mean return per clip, and the
 loss against the widest clip.
 """
 
@@ -32,6 +32,7 @@ def main(argv=None) -> None:
     parser.add_argument("--clips", type=float, nargs="*", default=[5.0, 3.0, 2.0])
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--keep")
+    parser.add_argument("--out", default=str(RESULTS / "input_clip.json"))
     args = parser.parse_args(argv)
 
     from genome import load_policy
@@ -57,7 +58,7 @@ def main(argv=None) -> None:
                 means[f"{clip:g}"] = {key: ev[key] for key in ("mean", "std", "min")}
             rows.append({"seed": seed, "clips": means})
             print(f"{args.preset} seed {seed}: " + ", ".join(f"clip {k}: {v['mean']:.0f} ± {v['std']:.0f}" for k, v in means.items()), flush=True)
-    save({"preset": args.preset, "episodes": args.episodes, "clips": [f"{c:g}" for c in args.clips], "rows": rows}, RESULTS / "input_clip.json")
+    save({"preset": args.preset, "episodes": args.episodes, "clips": [f"{c:g}" for c in args.clips], "rows": rows}, args.out)
     widest = f"{max(args.clips):g}"
     print("| seed | " + " | ".join(f"clip ±{c:g} std" for c in args.clips) + " |")
     print("| ---: |" + " ---: |" * len(args.clips))
