@@ -30,8 +30,9 @@ def curve(run_dir: Path) -> dict[str, list[float]]:
 
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
-    frames = [e.value for e in acc.Scalars("perf/frames")]
-    at_step = {e.step: e.value for e in acc.Scalars("perf/frames")}
+    frame_events = acc.Scalars("perf/frames")
+    frames = [e.value for e in frame_events]
+    at_step = {e.step: e.value for e in frame_events}
     center = acc.Scalars("center/return")  # every run.center_every generations, not each one
     return {
         "frames": frames,

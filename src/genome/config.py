@@ -506,23 +506,28 @@ def _preset_data(name: str) -> dict:
     return tomllib.loads(path.read_text())
 
 
+def _resolve_preset(name: str) -> tuple[str | None, dict]:
+    """``(alias target or None, the TOML data to build)``: each file is read once."""
+    data = _preset_data(name)
+    if "alias" not in data:
+        return None, data
+    target = data["alias"]
+    if set(data) != {"alias"} or not isinstance(target, str) or "alias" in (target_data := _preset_data(target)):
+        raise ConfigError(f"preset {name!r}: an alias file holds only alias = \"<another preset that is not an alias>\"")
+    return target, target_data
+
+
 def preset_alias(name: str) -> str | None:
     """The preset that ``name`` stands for when its file holds only ``alias = "other"``.
 
     An old name kept for a better method: ``hopper`` and ``halfcheetah`` name the binary
     flagship on their environment, ``hopper-binary`` / ``halfcheetah-binary``.
     """
-    data = _preset_data(name)
-    if "alias" not in data:
-        return None
-    target = data["alias"]
-    if set(data) != {"alias"} or not isinstance(target, str) or "alias" in _preset_data(target):
-        raise ConfigError(f"preset {name!r}: an alias file holds only alias = \"<another preset that is not an alias>\"")
-    return target
+    return _resolve_preset(name)[0]
 
 
 def load_preset(name: str) -> Config:
-    return from_dict(_preset_data(preset_alias(name) or name))
+    return from_dict(_resolve_preset(name)[1])
 
 
 def load(preset_or_path: str) -> tuple[Config, str]:
